@@ -1,0 +1,3 @@
+fn main() {
+    println!("{}", connect_pstn_transfer::VERSION);
+}
