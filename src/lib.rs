@@ -1,4 +1,26 @@
-//! connect-pstn-transfer: an AWS Lambda that hands Amazon Connect calls to a Cresta AI agent.
+//! connect-pstn-transfer: an AWS Lambda (custom runtime, `provided.al2023`)
+//! that lets an Amazon Connect contact flow hand a call to a Cresta AI agent
+//! over PSTN and get it back afterwards.
+//!
+//! The data flows one way: [`event`] -> [`config`] -> credentials ([`secrets`],
+//! [`auth`]) -> [`cresta`] -> [`flatten`], driven by [`handler`] and, in Lambda,
+//! by the [`runtime`] loop. [`http`] is the one HTTP layer under all calls.
 
 /// The version from the repository's `VERSION` file, compiled in.
 pub const VERSION: &str = include_str!("../VERSION").trim_ascii();
+
+#[macro_use]
+pub mod log;
+
+pub mod auth;
+pub mod config;
+pub mod cresta;
+pub mod deadline;
+pub mod error;
+pub mod event;
+pub mod flatten;
+pub mod handler;
+pub mod http;
+pub mod retry;
+pub mod secrets;
+pub mod settings;

@@ -1,0 +1,281 @@
+//! The two Cresta calls: the exact request bodies, and the answers turned
+//! into the flat string map Connect gets.
+
+use crate::config::{Action, Config};
+use crate::deadline::Deadline;
+use crate::error::{excerpt, Category, Error};
+use crate::event::{kind, Event};
+use crate::flatten::flatten;
+use crate::http::{HttpClient, Request, Response};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// The `Authorization` header value for the API call.
+#[derive(Clone, Copy)]
+pub enum ApiAuth<'a> {
+    /// `ApiKey {key}` (deprecated).
+    ApiKey(&'a str),
+    /// `Bearer {token}` from OAuth.
+    Bearer(&'a str),
+}
+
+impl ApiAuth<'_> {
+    fn header(self) -> String {
+        match self {
+            ApiAuth::ApiKey(k) => format!("ApiKey {k}"),
+            ApiAuth::Bearer(t) => format!("Bearer {t}"),
+        }
+    }
+}
+
+/// The endpoint name, as in Cresta's API reference.
+fn operation(action: Action) -> &'static str {
+    match action {
+        Action::PstnTransferData => "generatePSTNTransferData",
+        Action::HandoffData => "fetchAIAgentHandoff",
+    }
+}
+
+/// The URL and JSON body of the call for `config.action`.
+pub fn build_call(
+    config: &Config,
+    event: &Event,
+    contact_id: &str,
+    supported_dtmf_chars: &str,
+) -> (String, Value) {
+    let agent = &config.virtual_agent;
+    match config.action {
+        Action::PstnTransferData => {
+            let mut metadata: Map<String, Value> = event.contact_data.clone();
+            let parameters: Map<String, Value> = config
+                .metadata_parameters
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            metadata.insert("parameters".into(), Value::Object(parameters));
+            metadata.insert("version".into(), Value::String(crate::VERSION.into()));
+            (
+                format!(
+                    "{}/v1/{}:generatePSTNTransferData",
+                    config.api_base,
+                    agent.name()
+                ),
+                json!({
+                    "callId": contact_id,
+                    "ccaasMetadata": metadata,
+                    "supportedDtmfChars": supported_dtmf_chars,
+                }),
+            )
+        }
+        Action::HandoffData => (
+            format!(
+                "{}/v1/customers/{}/profiles/{}/handoffs:fetchAIAgentHandoff",
+                config.api_base, agent.customer, agent.profile
+            ),
+            json!({ "correlationId": contact_id }),
+        ),
+    }
+}
+
+/// Makes the call (with retries); returns the final answer whatever its status.
+pub fn send(
+    http: &HttpClient,
+    action: Action,
+    url: &str,
+    body: &Value,
+    auth: ApiAuth<'_>,
+    deadline: Deadline,
+) -> Result<Response, Error> {
+    let what = match action {
+        Action::PstnTransferData => "Cresta generatePSTNTransferData call",
+        Action::HandoffData => "Cresta fetchAIAgentHandoff call",
+    };
+    let req = Request {
+        what,
+        category: Category::Upstream,
+        url: url.to_string(),
+        headers: vec![
+            ("Authorization", auth.header()),
+            ("Content-Type", "application/json".to_string()),
+        ],
+        body: body.to_string().into_bytes(),
+    };
+    http.post(&req, deadline)
+}
+
+/// Turns Cresta's answer into the flat map for Connect.
+pub fn interpret(action: Action, resp: &Response) -> Result<BTreeMap<String, String>, Error> {
+    let op = operation(action);
+    if resp.status != 200 {
+        return Err(Error::new(
+            Category::Upstream,
+            format!("Status{}", resp.status),
+            format!(
+                "Cresta {op} answered status {} ({}): {}",
+                resp.status,
+                resp.attempts_note(),
+                excerpt(&resp.body)
+            ),
+        ));
+    }
+    let malformed = |why: String| Error::new(Category::Upstream, "MalformedResponse", why);
+    let value: Value = serde_json::from_slice(&resp.body).map_err(|_| {
+        malformed(format!(
+            "Cresta {op} answered 200 with a body that is not JSON: {}",
+            excerpt(&resp.body)
+        ))
+    })?;
+    let Value::Object(object) = value else {
+        return Err(malformed(format!(
+            "Cresta {op} answered 200 with {}, expected a JSON object",
+            kind(&value)
+        )));
+    };
+    match action {
+        Action::PstnTransferData => Ok(flatten(&object)),
+        Action::HandoffData => handoff_answer(&object).map_err(malformed),
+    }
+}
+
+/// The four `handoff_*` keys; every field must be present.
+fn handoff_answer(object: &Map<String, Value>) -> Result<BTreeMap<String, String>, String> {
+    let handoff = match object.get("handoff") {
+        Some(Value::Object(h)) => h,
+        Some(other) => {
+            return Err(format!(
+                "Cresta fetchAIAgentHandoff answer's handoff is {}, expected an object",
+                kind(other)
+            ))
+        }
+        None => return Err("Cresta fetchAIAgentHandoff answer has no handoff object".into()),
+    };
+    let mut out = BTreeMap::new();
+    for field in [
+        "conversation",
+        "conversationCorrelationId",
+        "summary",
+        "transferTarget",
+    ] {
+        let text = match handoff.get(field) {
+            Some(Value::String(s)) => s.clone(),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+            Some(Value::Null) | None => {
+                return Err(format!(
+                    "Cresta fetchAIAgentHandoff answer has no handoff.{field}"
+                ))
+            }
+            Some(other) => {
+                return Err(format!(
+                    "Cresta fetchAIAgentHandoff answer's handoff.{field} is {}, expected a string",
+                    kind(other)
+                ))
+            }
+        };
+        out.insert(format!("handoff_{field}"), text);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::resolve;
+
+    fn setup(action: &str) -> (Config, Event) {
+        let event = Event::parse(
+            format!(
+                r#"{{"Details":{{"ContactData":{{"ContactId":"c-1","Channel":"VOICE",
+                "MediaStreams":{{"Customer":{{"Audio":{{"StreamARN":"s"}}}}}}}},
+                "Parameters":{{"action":"{action}","region":"us-west-2-prod","apiKey":"k",
+                "oauthSecretArn":"","authDomain":"a","virtualAgentName":"customers/c/profiles/p/virtualAgents/v",
+                "custom":"x"}}}}}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let config = resolve(&event.parameters, &|_| None).unwrap();
+        (config, event)
+    }
+
+    fn answer(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            body: body.as_bytes().to_vec(),
+            attempts: 1,
+            out_of_time: false,
+        }
+    }
+
+    #[test]
+    fn pstn_request_keeps_contact_data_and_filters_parameters() {
+        let (config, event) = setup("get_pstn_transfer_data");
+        let (url, body) = build_call(&config, &event, "c-1", "0123456789*");
+        assert_eq!(
+            url,
+            "https://api.us-west-2-prod.cresta.com/v1/customers/c/profiles/p/virtualAgents/v:generatePSTNTransferData"
+        );
+        assert_eq!(
+            body,
+            json!({
+                "callId": "c-1",
+                "ccaasMetadata": {
+                    "ContactId": "c-1", "Channel": "VOICE",
+                    "MediaStreams": {"Customer": {"Audio": {"StreamARN": "s"}}},
+                    "parameters": {"custom": "x"},
+                    "version": crate::VERSION,
+                },
+                "supportedDtmfChars": "0123456789*",
+            })
+        );
+    }
+
+    #[test]
+    fn handoff_request_uses_customer_and_profile() {
+        let (config, event) = setup("get_handoff_data");
+        let (url, body) = build_call(&config, &event, "c-1", "x");
+        assert_eq!(
+            url,
+            "https://api.us-west-2-prod.cresta.com/v1/customers/c/profiles/p/handoffs:fetchAIAgentHandoff"
+        );
+        assert_eq!(body, json!({"correlationId": "c-1"}));
+    }
+
+    #[test]
+    fn handoff_answer_gives_the_four_keys() {
+        let m = interpret(
+            Action::HandoffData,
+            &answer(
+                200,
+                r#"{"handoff":{"conversation":"cv","conversationCorrelationId":"c-1",
+                "summary":"s","transferTarget":"pstn:PSTN1","extra":"ignored"}}"#,
+            ),
+        )
+        .unwrap();
+        assert_eq!(m.len(), 4);
+        assert_eq!(m["handoff_transferTarget"], "pstn:PSTN1");
+        assert_eq!(m["handoff_conversationCorrelationId"], "c-1");
+    }
+
+    #[test]
+    fn bad_answers_are_errors() {
+        let e = interpret(
+            Action::HandoffData,
+            &answer(200, r#"{"handoff":{"conversation":"c"}}"#),
+        )
+        .unwrap_err();
+        assert!(
+            e.message().contains("handoff.conversationCorrelationId"),
+            "{e}"
+        );
+        let e = interpret(Action::HandoffData, &answer(200, r#"{}"#)).unwrap_err();
+        assert!(e.message().contains("no handoff object"));
+        let e = interpret(Action::PstnTransferData, &answer(200, "<html>oops</html>")).unwrap_err();
+        assert_eq!(e.error_type(), "Upstream.MalformedResponse");
+        assert!(e.message().contains("<html>oops</html>"));
+        let e = interpret(Action::PstnTransferData, &answer(200, "[1]")).unwrap_err();
+        assert!(e.message().contains("an array"));
+        let e = interpret(Action::PstnTransferData, &answer(404, r#"{"error":"nf"}"#)).unwrap_err();
+        assert_eq!(e.error_type(), "Upstream.Status404");
+        assert!(e.message().contains("404") && e.message().contains("nf"));
+    }
+}

@@ -1,0 +1,201 @@
+//! One invocation, start to end: event -> configuration -> credentials ->
+//! Cresta call -> flat string map. The [`Handler`] holds what lives for the
+//! process: settings, the HTTP agent, the token cache and the secret cache.
+
+use crate::auth::{ClientCredentials, TokenCache};
+use crate::config::{resolve, Config, CredentialSource, SecretArn};
+use crate::cresta::{self, ApiAuth};
+use crate::deadline::Deadline;
+use crate::error::{Category, Error};
+use crate::event::Event;
+use crate::flatten::to_answer;
+use crate::http::{HttpClient, Response};
+use crate::retry::RetryPolicy;
+use crate::secrets::SecretCache;
+use crate::settings::Settings;
+use serde_json::Value;
+
+/// Environment lookup; tests pass their own.
+pub type Env = Box<dyn Fn(&str) -> Option<String>>;
+
+/// The process's state, built once and reused by every invocation.
+pub struct Handler {
+    settings: Settings,
+    http: HttpClient,
+    tokens: TokenCache,
+    secrets: SecretCache,
+    env: Env,
+}
+
+impl Handler {
+    /// Builds the state from settings and an environment lookup.
+    pub fn new(settings: Settings, env: Env) -> Handler {
+        let http = HttpClient::new(
+            RetryPolicy {
+                max_retries: settings.max_retries,
+                base_delay: settings.retry_base_delay,
+            },
+            settings.client_timeout,
+        );
+        Handler {
+            secrets: SecretCache::new(settings.secret_cache_ttl),
+            tokens: TokenCache::default(),
+            settings,
+            http,
+            env,
+        }
+    }
+
+    /// The HTTP client, shared with the Runtime API loop.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// Handles one raw event; the answer is the flat JSON object for Connect.
+    pub fn handle(&mut self, raw_event: &[u8], deadline: Deadline) -> Result<String, Error> {
+        let event = Event::parse(raw_event)?;
+        if crate::log::enabled(crate::log::Level::Debug) {
+            if let Ok(v) = serde_json::from_slice::<Value>(raw_event) {
+                crate::debug!("event: {}", crate::log::redact_json(&v));
+            }
+        }
+        let config = resolve(&event.parameters, &*self.env)?;
+        register_config_secrets(&config);
+        crate::debug!(
+            "resolved: action={:?} api={} auth={:?} agent={}",
+            config.action,
+            config.api_base,
+            config.auth_base,
+            config.virtual_agent.name()
+        );
+        let contact_id = event.contact_id()?;
+        let (url, body) = cresta::build_call(
+            &config,
+            &event,
+            contact_id,
+            &self.settings.supported_dtmf_chars,
+        );
+        let resp = match &config.credentials {
+            CredentialSource::ApiKey(key) => cresta::send(
+                &self.http,
+                config.action,
+                &url,
+                &body,
+                ApiAuth::ApiKey(key),
+                deadline,
+            )?,
+            CredentialSource::Client { id, secret } => {
+                let creds = ClientCredentials {
+                    id: id.clone(),
+                    secret: secret.clone(),
+                };
+                self.call_with_oauth(&config, Some(creds), &url, &body, deadline)?
+            }
+            CredentialSource::Secret(_) => {
+                self.call_with_oauth(&config, None, &url, &body, deadline)?
+            }
+        };
+        let map = cresta::interpret(config.action, &resp)?;
+        crate::info!(
+            "{:?} for contact {contact_id} answered with {} keys",
+            config.action,
+            map.len()
+        );
+        to_answer(&map)
+    }
+
+    /// The Cresta call with a Bearer token. `direct` holds client credentials
+    /// given directly; otherwise they come from the secret in `config`.
+    /// At most one refresh per invocation: a 401 on the token request drops a
+    /// cached secret (it may have been rotated), and a 401 on the API call
+    /// made with a cached token drops that token; then one more try.
+    fn call_with_oauth(
+        &mut self,
+        config: &Config,
+        direct: Option<ClientCredentials>,
+        url: &str,
+        body: &Value,
+        deadline: Deadline,
+    ) -> Result<Response, Error> {
+        let auth_base = config
+            .auth_base
+            .as_deref()
+            .ok_or_else(|| Error::new(Category::Auth, "NoAuthDomain", "no auth domain resolved"))?;
+        let secret_arn = match &config.credentials {
+            CredentialSource::Secret(arn) => Some(arn),
+            _ => None,
+        };
+        let mut refreshed = false;
+        let (mut creds, mut creds_cached) = match direct {
+            Some(c) => (c, false),
+            None => self.secret_creds(secret_arn, deadline)?,
+        };
+        let (token, token_cached) = loop {
+            if let Some(t) = self.tokens.get(auth_base, &creds.id) {
+                break (t.to_string(), true);
+            }
+            match self.tokens.fetch(&self.http, auth_base, &creds, deadline) {
+                Ok(t) => break (t, false),
+                Err(e) if is_rejected(&e) && creds_cached && !refreshed => {
+                    crate::warn!("token request refused with cached secret; re-reading the secret");
+                    if let Some(arn) = secret_arn {
+                        self.secrets.forget(&arn.arn);
+                    }
+                    refreshed = true;
+                    (creds, creds_cached) = self.secret_creds(secret_arn, deadline)?;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let resp = cresta::send(
+            &self.http,
+            config.action,
+            url,
+            body,
+            ApiAuth::Bearer(&token),
+            deadline,
+        )?;
+        if resp.status == 401 && token_cached && !refreshed {
+            crate::warn!("Cresta refused the cached token; requesting a new one");
+            self.tokens.forget(auth_base, &creds.id);
+            let token = self.tokens.fetch(&self.http, auth_base, &creds, deadline)?;
+            return cresta::send(
+                &self.http,
+                config.action,
+                url,
+                body,
+                ApiAuth::Bearer(&token),
+                deadline,
+            );
+        }
+        Ok(resp)
+    }
+
+    fn secret_creds(
+        &mut self,
+        arn: Option<&SecretArn>,
+        deadline: Deadline,
+    ) -> Result<(ClientCredentials, bool), Error> {
+        let arn = arn.ok_or_else(|| {
+            Error::new(
+                Category::Auth,
+                "NoCredentials",
+                "no OAuth credentials resolved",
+            )
+        })?;
+        self.secrets.get(&self.http, arn, &*self.env, deadline)
+    }
+}
+
+fn is_rejected(e: &Error) -> bool {
+    e.category() == Category::Auth && e.error_type() == "Auth.TokenRejected"
+}
+
+/// Every credential from the configuration is redacted from logs from now on.
+fn register_config_secrets(config: &Config) {
+    match &config.credentials {
+        CredentialSource::ApiKey(key) => crate::log::register_secret(key),
+        CredentialSource::Client { secret, .. } => crate::log::register_secret(secret),
+        CredentialSource::Secret(_) => {}
+    }
+}

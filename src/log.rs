@@ -1,0 +1,325 @@
+//! Log lines on stderr: `[LEVEL] message` text, or one JSON object per line
+//! when Lambda's advanced logging asks for it. Every line passes through
+//! [`redact`], so no registered credential is ever written.
+
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Severity, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Trace => "TRACE",
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+        }
+    }
+
+    /// Parses Lambda's `AWS_LAMBDA_LOG_LEVEL` names, any case.
+    pub fn parse(s: &str) -> Option<Level> {
+        Some(match s.trim().to_ascii_uppercase().as_str() {
+            "TRACE" => Level::Trace,
+            "DEBUG" => Level::Debug,
+            "INFO" => Level::Info,
+            "WARN" | "WARNING" => Level::Warn,
+            "ERROR" => Level::Error,
+            "FATAL" => Level::Fatal,
+            _ => return None,
+        })
+    }
+}
+
+/// How lines are written, decided once from the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogConfig {
+    /// The lowest level written.
+    pub min_level: Level,
+    /// One JSON object per line instead of `[LEVEL] message`.
+    pub json: bool,
+}
+
+impl LogConfig {
+    /// `AWS_LAMBDA_LOG_FORMAT=JSON` selects JSON lines; `AWS_LAMBDA_LOG_LEVEL`
+    /// sets the level (default INFO); `DEBUG_LOGGING=true` lowers it to DEBUG.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> LogConfig {
+        let json = get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json"));
+        let mut min_level = get("AWS_LAMBDA_LOG_LEVEL")
+            .and_then(|v| Level::parse(&v))
+            .unwrap_or(Level::Info);
+        if get("DEBUG_LOGGING").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+            min_level = min_level.min(Level::Debug);
+        }
+        LogConfig { min_level, json }
+    }
+}
+
+static CONFIG: OnceLock<LogConfig> = OnceLock::new();
+static REQUEST_ID: Mutex<String> = Mutex::new(String::new());
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Most secrets remembered for redaction; the oldest is forgotten first.
+const MAX_SECRETS: usize = 64;
+/// Values shorter than this are not redacted (they would garble every line).
+const MIN_SECRET_LEN: usize = 4;
+const REDACTED: &str = "[REDACTED]";
+
+/// Sets the configuration; only the first call counts.
+pub fn init(config: LogConfig) {
+    let _ = CONFIG.set(config);
+}
+
+fn config() -> LogConfig {
+    *CONFIG.get_or_init(|| LogConfig::from_env(|k| std::env::var(k).ok()))
+}
+
+/// Whether a line at `level` would be written.
+pub fn enabled(level: Level) -> bool {
+    level >= config().min_level
+}
+
+/// The request id put on every line until it is cleared with `None`.
+pub fn set_request_id(id: Option<&str>) {
+    let mut current = REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
+    current.clear();
+    current.push_str(id.unwrap_or(""));
+}
+
+/// Remembers a credential value so that no later line can contain it.
+pub fn register_secret(value: &str) {
+    if value.len() < MIN_SECRET_LEN {
+        return;
+    }
+    let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if secrets.iter().any(|s| s == value) {
+        return;
+    }
+    if secrets.len() >= MAX_SECRETS {
+        secrets.remove(0);
+    }
+    secrets.push(value.to_string());
+    // Longest first, so a secret containing another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// Replaces every registered secret, and whatever follows an
+/// `Authorization` scheme word, with `[REDACTED]`.
+pub fn redact(text: &str) -> String {
+    let mut out = text.to_string();
+    for secret in SECRETS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
+    }
+    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
+        out = redact_after(&out, scheme);
+    }
+    out
+}
+
+fn redact_after(text: &str, marker: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(marker) {
+        let (head, tail) = rest.split_at(at + marker.len());
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == '}')
+            .unwrap_or(tail.len());
+        if end > 0 && !tail[..end].starts_with(REDACTED) {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(&tail[..end]);
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a JSON key names a credential (for debug dumps of events).
+pub fn is_sensitive_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "secret",
+        "apikey",
+        "api_key",
+        "token",
+        "password",
+        "authorization",
+        "credential",
+    ]
+    .iter()
+    .any(|needle| k.contains(needle))
+}
+
+/// A copy of `value` with every sensitive key's value replaced.
+pub fn redact_json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if is_sensitive_key(k) && !v.is_null() {
+                        Value::String(REDACTED.to_string())
+                    } else {
+                        redact_json(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact_json).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Writes one line at `level` (after the level check and redaction).
+pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
+    if !enabled(level) {
+        return;
+    }
+    let message = redact(&crate::error::one_line(&message.to_string()));
+    let request_id = REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let line = if config().json {
+        let mut obj = serde_json::Map::new();
+        obj.insert("timestamp".into(), rfc3339_now().into());
+        obj.insert("level".into(), level.as_str().into());
+        obj.insert("message".into(), message.into());
+        if !request_id.is_empty() {
+            obj.insert("requestId".into(), request_id.into());
+        }
+        serde_json::Value::Object(obj).to_string()
+    } else if request_id.is_empty() {
+        format!("[{}] {message}", level.as_str())
+    } else {
+        format!("[{}] [{request_id}] {message}", level.as_str())
+    };
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// The current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn rfc3339_now() -> String {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(since.as_secs(), since.subsec_millis())
+}
+
+fn rfc3339(secs: u64, millis: u32) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Logs at DEBUG; the arguments are only formatted when DEBUG is on.
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => { $crate::log::write($crate::log::Level::Debug, format_args!($($arg)*)) };
+}
+/// Logs at INFO.
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::log::write($crate::log::Level::Info, format_args!($($arg)*)) };
+}
+/// Logs at WARN.
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => { $crate::log::write($crate::log::Level::Warn, format_args!($($arg)*)) };
+}
+/// Logs at ERROR.
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::log::write($crate::log::Level::Error, format_args!($($arg)*)) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn registered_secrets_and_auth_schemes_are_redacted() {
+        register_secret("s3cr3t-value-for-log-test");
+        let line = redact("body had s3cr3t-value-for-log-test and Bearer abc.def, Basic Zm9v");
+        assert_eq!(
+            line,
+            "body had [REDACTED] and Bearer [REDACTED], Basic [REDACTED]"
+        );
+    }
+
+    #[test]
+    fn short_values_are_not_registered() {
+        register_secret("ab");
+        assert_eq!(redact("abc"), "abc");
+    }
+
+    #[test]
+    fn sensitive_json_keys_are_redacted_at_any_depth() {
+        let v = json!({"Parameters": {"apiKey": "k", "oauthClientSecret": "s", "action": "a"},
+                       "list": [{"access_token": "t"}], "oauthClientId": "id"});
+        let r = redact_json(&v);
+        assert_eq!(r["Parameters"]["apiKey"], "[REDACTED]");
+        assert_eq!(r["Parameters"]["oauthClientSecret"], "[REDACTED]");
+        assert_eq!(r["Parameters"]["action"], "a");
+        assert_eq!(r["list"][0]["access_token"], "[REDACTED]");
+        assert_eq!(r["oauthClientId"], "id");
+    }
+
+    #[test]
+    fn config_from_env() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let c = LogConfig::from_env(env(&[]));
+        assert_eq!((c.min_level, c.json), (Level::Info, false));
+        let c = LogConfig::from_env(env(&[("DEBUG_LOGGING", "true")]));
+        assert_eq!(c.min_level, Level::Debug);
+        let c = LogConfig::from_env(env(&[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "warn"),
+        ]));
+        assert_eq!((c.min_level, c.json), (Level::Warn, true));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_568_000, 7), "2026-11-25T00:53:20.007Z");
+        assert_eq!(rfc3339(951_782_400, 999), "2000-02-29T00:00:00.999Z");
+    }
+}
