@@ -70,10 +70,10 @@ command -v readelf >/dev/null 2>&1 || die "readelf not found; install binutils"
 command -v python3 >/dev/null 2>&1 || die "python3 not found (used to write the zip)"
 command -v sha256sum >/dev/null 2>&1 || die "sha256sum not found; install coreutils"
 
-if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || date +%s)
-fi
-export SOURCE_DATE_EPOCH
+# Timestamp for the zip entry and SBOM, so unchanged code gives an identical
+# zip (and deploy.sh's content-addressed S3 key stays the same). Not exported to
+# cargo: a changing value there would defeat its build cache.
+artifact_epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
 
 host_triple=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 [ -n "$host_triple" ] || die "could not determine the host triple from 'rustc -vV'"
@@ -202,7 +202,7 @@ ensure_cyclonedx() {
 write_sbom() {
   local triple=$1 out=$2 generated=$repo_root/bootstrap_bin.cdx.json
   rm -f "$generated"
-  env "${build_envs[@]}" cargo cyclonedx --format json --describe binaries --target "$triple" \
+  env "${build_envs[@]}" SOURCE_DATE_EPOCH="$artifact_epoch" cargo cyclonedx --format json --describe binaries --target "$triple" \
     --no-build-deps --spec-version 1.5 --quiet >&2 || die "cargo cyclonedx failed for $triple"
   [ -f "$generated" ] || die "cargo cyclonedx did not write $generated"
   python3 - "$generated" <<'PY' || { rm -f "$generated"; die "SBOM check failed for $triple"; }
@@ -222,10 +222,10 @@ PY
 # Writes a zip holding only `bootstrap` (mode 0755) at its root; reproducible.
 write_zip() {
   local bin=$1 out=$2
-  python3 - "$bin" "$out" <<'PY'
-import os, sys, time, zipfile
+  python3 - "$bin" "$out" "$artifact_epoch" <<'PY'
+import sys, time, zipfile
 src, dst = sys.argv[1], sys.argv[2]
-stamp = max(int(os.environ.get("SOURCE_DATE_EPOCH", "315532800")), 315532800)
+stamp = max(int(sys.argv[3]), 315532800)  # zip dates start in 1980
 info = zipfile.ZipInfo("bootstrap", date_time=time.gmtime(stamp)[:6])
 info.create_system = 3  # Unix, so the mode below is honoured
 info.external_attr = (0o100755 & 0xFFFF) << 16
