@@ -175,17 +175,18 @@ pub fn resolve(
     };
 
     // 8. The action must be one we know.
-    let action =
-        match action.as_str() {
-            "get_pstn_transfer_data" => Action::PstnTransferData,
-            "get_handoff_data" => Action::HandoffData,
-            other => return Err(Error::config(
+    let action = match action.as_str() {
+        "get_pstn_transfer_data" => Action::PstnTransferData,
+        "get_handoff_data" => Action::HandoffData,
+        other => {
+            return Err(Error::config(
                 "InvalidAction",
                 format!(
                     "invalid action: {other} (expected get_pstn_transfer_data or get_handoff_data)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
 
     let metadata_parameters = parameters
         .iter()

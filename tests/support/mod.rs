@@ -1,0 +1,193 @@
+//! Shared by every integration test, the demo and the benchmark: the mock
+//! servers and helpers to run the real `bootstrap` binary.
+
+#![allow(dead_code)]
+
+pub mod cresta;
+pub mod runtime_api;
+pub mod secrets_manager;
+pub mod server;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test: `BOOTSTRAP_BIN` when set (e.g. an arm64 build),
+/// else the one cargo built for this test.
+pub fn bootstrap_path() -> PathBuf {
+    if let Ok(p) = std::env::var("BOOTSTRAP_BIN") {
+        return PathBuf::from(p);
+    }
+    match option_env!("CARGO_BIN_EXE_bootstrap") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from("target/release/bootstrap"),
+    }
+}
+
+/// A command for the binary with a clean environment plus `env`.
+/// `BOOTSTRAP_RUNNER` (e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`) wraps it.
+pub fn bootstrap_command(env: &[(String, String)]) -> Command {
+    let runner = std::env::var("BOOTSTRAP_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words);
+            c.arg(bootstrap_path());
+            c
+        }
+        None => Command::new(bootstrap_path()),
+    };
+    cmd.env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.env("PATH", path);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// The outcome of one `bootstrap --test` run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    /// Asserts exit 1 with one error line on stderr mentioning every word.
+    pub fn assert_error(&self, words: &[&str]) {
+        assert_eq!(self.code, Some(1), "expected exit 1: {self:?}");
+        assert!(
+            self.stdout.is_empty(),
+            "stdout must be empty on error: {self:?}"
+        );
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("[ERROR]"))
+            .unwrap_or_else(|| panic!("no [ERROR] line: {self:?}"));
+        for w in words {
+            assert!(line.contains(w), "error line lacks {w:?}: {line}");
+        }
+    }
+}
+
+/// Runs `bootstrap --test` with `stdin` and `env`, killed after 30 s.
+pub fn run_test_mode(stdin: &[u8], env: &[(String, String)]) -> Run {
+    let start = Instant::now();
+    let mut child = bootstrap_command(env)
+        .arg("--test")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn bootstrap");
+    let mut stdin_pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin_pipe.write_all(&input);
+    });
+    let out = read_to_end_in_thread(child.stdout.take().unwrap());
+    let err = read_to_end_in_thread(child.stderr.take().unwrap());
+    let code = wait_bounded(&mut child, Duration::from_secs(30));
+    let _ = writer.join();
+    Run {
+        code,
+        stdout: String::from_utf8_lossy(&out.join().unwrap())
+            .trim()
+            .to_string(),
+        stderr: String::from_utf8_lossy(&err.join().unwrap()).to_string(),
+        elapsed: start.elapsed(),
+    }
+}
+
+pub fn read_to_end_in_thread(
+    mut r: impl Read + Send + 'static,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Waits for the child; kills it (and fails the test) after `limit`.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("bootstrap did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// An event with `ContactId` `contact-1234` and these Parameters.
+pub fn event(parameters: &[(&str, &str)]) -> String {
+    let params: serde_json::Map<String, serde_json::Value> = parameters
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+        .collect();
+    serde_json::json!({
+        "Name": "ContactFlowEvent",
+        "Details": {
+            "ContactData": {
+                "ContactId": "contact-1234",
+                "Channel": "VOICE",
+                "InitialContactId": "initial-5678",
+                "CustomerEndpoint": {"Address": "+14155550100", "Type": "TELEPHONE_NUMBER"},
+                "MediaStreams": {"Customer": {"Audio": {"StreamARN": "", "StartTimestamp": ""}}},
+                "Attributes": {"lang": "en"}
+            },
+            "Parameters": params
+        }
+    })
+    .to_string()
+}
+
+/// Owned environment pairs.
+pub fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Environment for API key auth against the mock, with fast retries.
+pub fn api_key_env(cresta: &cresta::MockCresta) -> Vec<(String, String)> {
+    env(&[
+        ("region", "us-west-2-prod"),
+        ("apiDomain", &cresta.url()),
+        ("apiKey", cresta::API_KEY),
+        ("virtualAgentName", cresta::VIRTUAL_AGENT),
+        ("HTTP_RETRY_BASE_DELAY", "5ms"),
+    ])
+}
+
+/// Environment for OAuth client credentials against the mock, with fast retries.
+pub fn oauth_env(cresta: &cresta::MockCresta) -> Vec<(String, String)> {
+    env(&[
+        ("region", "us-west-2-prod"),
+        ("apiDomain", &cresta.url()),
+        ("authDomain", &cresta.url()),
+        ("oauthClientId", cresta::CLIENT_ID),
+        ("oauthClientSecret", cresta::CLIENT_SECRET),
+        ("virtualAgentName", cresta::VIRTUAL_AGENT),
+        ("HTTP_RETRY_BASE_DELAY", "5ms"),
+    ])
+}
