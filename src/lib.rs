@@ -22,5 +22,6 @@ pub mod flatten;
 pub mod handler;
 pub mod http;
 pub mod retry;
+pub mod runtime;
 pub mod secrets;
 pub mod settings;

@@ -3,6 +3,7 @@
 use connect_pstn_transfer::deadline::Deadline;
 use connect_pstn_transfer::handler::Handler;
 use connect_pstn_transfer::log::{self, LogConfig};
+use connect_pstn_transfer::runtime::{self, Client};
 use connect_pstn_transfer::settings::Settings;
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -27,10 +28,7 @@ fn main() -> ExitCode {
             println!("{}", HELP);
             ExitCode::SUCCESS
         }
-        None => {
-            eprintln!("[ERROR] the Lambda runtime mode is not built yet; use --test");
-            ExitCode::FAILURE
-        }
+        None => runtime_mode(),
         Some(other) => {
             eprintln!("[ERROR] unknown argument {other:?}; see --help");
             ExitCode::from(2)
@@ -44,6 +42,38 @@ const HELP: &str = "bootstrap: Amazon Connect -> Cresta PSTN transfer Lambda
   bootstrap --test     read one Connect event on stdin, print the answer JSON on stdout
                        (exit 0), or the error on stderr (exit 1)
   bootstrap --version  print the version";
+
+/// The Lambda custom runtime: init once, then serve events until the
+/// Runtime API breaks (the only way out, with a non-zero exit).
+fn runtime_mode() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        log::write(log::Level::Error, format_args!("panic: {info}"));
+    }));
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return fail(
+            "Runtime.NoRuntimeApi",
+            "AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda (use --test for one event on stdin)",
+        );
+    };
+    let handler = Settings::from_env(|k| std::env::var(k).ok())
+        .map(|s| Handler::new(s, Box::new(|k| std::env::var(k).ok())));
+    let agent = match &handler {
+        Ok(h) => h.http().agent().clone(),
+        Err(_) => ureq::Agent::new_with_defaults(),
+    };
+    let client = Client::new(agent, &api);
+    let mut handler = match handler {
+        Ok(h) => h,
+        Err(e) => {
+            if let Err(post) = client.init_failed(&e) {
+                log::write(log::Level::Error, format_args!("{post}"));
+            }
+            return fail(&e.error_type(), e.message());
+        }
+    };
+    let e = runtime::run(&mut handler, &client);
+    fail(&e.error_type(), e.message())
+}
 
 /// One event from stdin, the answer on stdout; errors on stderr, exit 1.
 fn test_mode() -> ExitCode {

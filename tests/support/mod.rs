@@ -191,3 +191,73 @@ pub fn oauth_env(cresta: &cresta::MockCresta) -> Vec<(String, String)> {
         ("HTTP_RETRY_BASE_DELAY", "5ms"),
     ])
 }
+
+/// A `bootstrap` running as a Lambda runtime against a fake Runtime API;
+/// killed when dropped.
+pub struct RuntimeProcess {
+    pub child: Child,
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+    pub spawned_at: Instant,
+}
+
+impl RuntimeProcess {
+    /// Starts the binary with `AWS_LAMBDA_RUNTIME_API` pointing at `runtime_api`.
+    pub fn spawn(runtime_api: &str, extra_env: &[(String, String)]) -> RuntimeProcess {
+        let mut env = extra_env.to_vec();
+        env.push(("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.into()));
+        let spawned_at = Instant::now();
+        let mut child = bootstrap_command(&env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn bootstrap");
+        let stderr = Some(read_to_end_in_thread(child.stderr.take().unwrap()));
+        RuntimeProcess {
+            child,
+            stderr,
+            spawned_at,
+        }
+    }
+
+    /// The process id, for reading /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit by itself within `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        wait_bounded(&mut self.child, limit)
+    }
+
+    /// Kills the process (if still running) and returns what it logged.
+    pub fn finish(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let bytes = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).to_string()
+    }
+
+    /// A line of /proc/PID/status, in kB (e.g. `VmHWM`, `VmRSS`).
+    pub fn status_kb(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with(&format!("{field}:")))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for RuntimeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

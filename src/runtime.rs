@@ -1,0 +1,364 @@
+//! The Lambda custom runtime: a plain loop over the Runtime API
+//! (`/next`, then `/response` or `/error`), no async runtime.
+
+use crate::deadline::Deadline;
+use crate::error::{Category, Error};
+use crate::handler::Handler;
+use serde::Serialize;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+/// Kept back from Lambda's deadline so an error can still be posted in time.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
+/// Used when `/next` gives no usable deadline: Connect's own limit.
+const FALLBACK_BUDGET: Duration = Duration::from_secs(8);
+/// Largest event accepted from `/next` (Lambda's synchronous payload limit).
+const MAX_EVENT_BYTES: u64 = 6 * 1024 * 1024;
+/// Bound on posting a result to the local Runtime API.
+const POST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Content type of error posts, as the Runtime API documents it.
+const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
+
+/// The Runtime API endpoints, from `AWS_LAMBDA_RUNTIME_API`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    base: String,
+}
+
+impl Endpoints {
+    /// `host:port` as Lambda gives it.
+    pub fn new(runtime_api: &str) -> Endpoints {
+        Endpoints {
+            base: format!("http://{}/2018-06-01/runtime", runtime_api.trim()),
+        }
+    }
+
+    /// `GET` the next event.
+    pub fn next(&self) -> String {
+        format!("{}/invocation/next", self.base)
+    }
+
+    /// `POST` an invocation's answer.
+    pub fn response(&self, request_id: &str) -> String {
+        format!("{}/invocation/{request_id}/response", self.base)
+    }
+
+    /// `POST` an invocation's failure.
+    pub fn error(&self, request_id: &str) -> String {
+        format!("{}/invocation/{request_id}/error", self.base)
+    }
+
+    /// `POST` a start-up failure.
+    pub fn init_error(&self) -> String {
+        format!("{}/init/error", self.base)
+    }
+}
+
+/// The body of `/error` and `/init/error` posts.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    pub error_message: String,
+    pub error_type: String,
+}
+
+impl ErrorBody {
+    /// From an error, with credentials redacted from the message.
+    pub fn from_error(e: &Error) -> ErrorBody {
+        ErrorBody {
+            error_message: crate::log::redact(e.message()),
+            error_type: e.error_type(),
+        }
+    }
+}
+
+/// One invocation's context, from the `/next` headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub request_id: String,
+    /// `Lambda-Runtime-Deadline-Ms`, milliseconds since the epoch.
+    pub deadline_ms: Option<u64>,
+    pub function_arn: Option<String>,
+    pub trace_id: Option<String>,
+}
+
+impl Invocation {
+    /// Reads the `Lambda-Runtime-*` headers; a missing request id means the
+    /// Runtime API is broken.
+    pub fn from_headers(header: impl Fn(&str) -> Option<String>) -> Result<Invocation, Error> {
+        let request_id = header("Lambda-Runtime-Aws-Request-Id")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b'/'))
+            .ok_or_else(|| {
+                Error::new(
+                    Category::Runtime,
+                    "MissingRequestId",
+                    "the Runtime API gave an event without a usable Lambda-Runtime-Aws-Request-Id",
+                )
+            })?;
+        Ok(Invocation {
+            request_id,
+            deadline_ms: header("Lambda-Runtime-Deadline-Ms").and_then(|v| v.trim().parse().ok()),
+            function_arn: header("Lambda-Runtime-Invoked-Function-Arn"),
+            trace_id: header("Lambda-Runtime-Trace-Id"),
+        })
+    }
+
+    /// The time budget, less the margin to report.
+    pub fn deadline(&self) -> Deadline {
+        match self.deadline_ms {
+            Some(ms) => Deadline::from_epoch_ms(ms, DEADLINE_MARGIN),
+            None => Deadline::after(FALLBACK_BUDGET - DEADLINE_MARGIN),
+        }
+    }
+}
+
+/// Talks to the Runtime API over the process's agent.
+pub struct Client {
+    agent: ureq::Agent,
+    endpoints: Endpoints,
+}
+
+impl Client {
+    /// A client for `AWS_LAMBDA_RUNTIME_API` on the shared agent.
+    pub fn new(agent: ureq::Agent, runtime_api: &str) -> Client {
+        Client {
+            agent,
+            endpoints: Endpoints::new(runtime_api),
+        }
+    }
+
+    /// Waits (without a timeout: the process is frozen in between) for the next event.
+    pub fn next(&self) -> Result<(Invocation, Vec<u8>), Error> {
+        let broken = |why: String| Error::new(Category::Runtime, "NextFailed", why);
+        let mut resp = self
+            .agent
+            .get(&self.endpoints.next())
+            .config()
+            .timeout_global(None)
+            .build()
+            .call()
+            .map_err(|e| broken(format!("GET /next failed: {e}")))?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(broken(format!("GET /next answered status {status}")));
+        }
+        let headers = resp.headers().clone();
+        let invocation = Invocation::from_headers(|name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })?;
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_EVENT_BYTES)
+            .read_to_vec()
+            .map_err(|e| broken(format!("reading the event failed: {e}")))?;
+        Ok((invocation, body))
+    }
+
+    /// Posts an answer; the status tells whether the Runtime API took it.
+    pub fn respond(&self, request_id: &str, answer: &str) -> Result<u16, Error> {
+        self.post(
+            &self.endpoints.response(request_id),
+            "application/json",
+            None,
+            answer.as_bytes(),
+        )
+    }
+
+    /// Posts an invocation error.
+    pub fn fail(&self, request_id: &str, e: &Error) -> Result<u16, Error> {
+        self.post_error(&self.endpoints.error(request_id), e)
+    }
+
+    /// Posts a start-up error.
+    pub fn init_failed(&self, e: &Error) -> Result<u16, Error> {
+        self.post_error(&self.endpoints.init_error(), e)
+    }
+
+    fn post_error(&self, url: &str, e: &Error) -> Result<u16, Error> {
+        let body = serde_json::to_vec(&ErrorBody::from_error(e)).unwrap_or_default();
+        self.post(url, ERROR_CONTENT_TYPE, Some(&e.error_type()), &body)
+    }
+
+    fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        error_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<u16, Error> {
+        let mut req = self
+            .agent
+            .post(url)
+            .config()
+            .timeout_global(Some(POST_TIMEOUT))
+            .build()
+            .header("Content-Type", content_type);
+        if let Some(t) = error_type {
+            req = req.header("Lambda-Runtime-Function-Error-Type", t);
+        }
+        let mut resp = req.send(body).map_err(|e| {
+            Error::new(
+                Category::Runtime,
+                "PostFailed",
+                format!("POST to the Runtime API failed: {e}"),
+            )
+        })?;
+        // Drain the small acknowledgement so the connection can be reused.
+        let _ = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
+        Ok(resp.status().as_u16())
+    }
+}
+
+/// Serves events until the Runtime API breaks; returns that failure.
+pub fn run(handler: &mut Handler, client: &Client) -> Error {
+    loop {
+        let (invocation, event) = match client.next() {
+            Ok(next) => next,
+            Err(e) => return e,
+        };
+        if let Err(e) = serve(handler, client, &invocation, &event) {
+            return e;
+        }
+    }
+}
+
+/// Handles one event and posts its outcome. Only a broken Runtime API is an `Err`.
+fn serve(
+    handler: &mut Handler,
+    client: &Client,
+    invocation: &Invocation,
+    event: &[u8],
+) -> Result<(), Error> {
+    let started = Instant::now();
+    crate::log::set_request_id(Some(&invocation.request_id));
+    match &invocation.trace_id {
+        Some(trace) => std::env::set_var("_X_AMZN_TRACE_ID", trace),
+        None => std::env::remove_var("_X_AMZN_TRACE_ID"),
+    }
+    crate::debug!(
+        "invocation for {:?}, trace {:?}",
+        invocation.function_arn,
+        invocation.trace_id
+    );
+    if invocation.deadline_ms.is_none() {
+        crate::warn!("no usable Lambda-Runtime-Deadline-Ms; assuming {FALLBACK_BUDGET:?}");
+    }
+    let deadline = invocation.deadline();
+    let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(event, deadline)))
+        .unwrap_or_else(|_| {
+            Err(Error::new(
+                Category::Runtime,
+                "Panic",
+                "the function panicked while handling the event (see the log)",
+            ))
+        });
+    // Answers are below Connect's 32 KB (flatten::to_answer refuses more),
+    // far under the Runtime API's 6 MB limit, so a 413 cannot come from us.
+    let result = match outcome {
+        Ok(answer) => {
+            let status = client.respond(&invocation.request_id, &answer)?;
+            crate::info!(
+                "answered in {:.1} ms",
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            status
+        }
+        Err(e) => {
+            crate::error!("{}: {}", e.error_type(), e.message());
+            client.fail(&invocation.request_id, &e)?
+        }
+    };
+    crate::log::set_request_id(None);
+    match result {
+        200..=299 => Ok(()),
+        500..=599 => Err(Error::new(
+            Category::Runtime,
+            "ApiFailed",
+            format!("the Runtime API answered status {result}: the environment is broken"),
+        )),
+        other => {
+            crate::error!(
+                "the Runtime API refused the result for {} with status {other}",
+                invocation.request_id
+            );
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_urls() {
+        let e = Endpoints::new("127.0.0.1:9001");
+        assert_eq!(
+            e.next(),
+            "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next"
+        );
+        assert_eq!(
+            e.response("abc"),
+            "http://127.0.0.1:9001/2018-06-01/runtime/invocation/abc/response"
+        );
+        assert_eq!(
+            e.error("abc"),
+            "http://127.0.0.1:9001/2018-06-01/runtime/invocation/abc/error"
+        );
+        assert_eq!(
+            e.init_error(),
+            "http://127.0.0.1:9001/2018-06-01/runtime/init/error"
+        );
+    }
+
+    #[test]
+    fn error_body_shape() {
+        let e = Error::config("MissingAction", "action is required");
+        let json = serde_json::to_string(&ErrorBody::from_error(&e)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"errorMessage":"action is required","errorType":"Config.MissingAction"}"#
+        );
+    }
+
+    #[test]
+    fn invocation_from_headers() {
+        let headers = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let inv = Invocation::from_headers(headers(&[
+            ("Lambda-Runtime-Aws-Request-Id", "8476a536"),
+            ("Lambda-Runtime-Deadline-Ms", "1542409706888"),
+            (
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:us-east-2:1:function:f",
+            ),
+            ("Lambda-Runtime-Trace-Id", "Root=1-5bef4de7"),
+        ]))
+        .unwrap();
+        assert_eq!(inv.request_id, "8476a536");
+        assert_eq!(inv.deadline_ms, Some(1_542_409_706_888));
+        assert_eq!(inv.trace_id.as_deref(), Some("Root=1-5bef4de7"));
+        let inv = Invocation::from_headers(headers(&[
+            ("Lambda-Runtime-Aws-Request-Id", "x"),
+            ("Lambda-Runtime-Deadline-Ms", "soon"),
+        ]))
+        .unwrap();
+        assert_eq!(inv.deadline_ms, None);
+        assert!(inv.deadline().remaining() <= FALLBACK_BUDGET - DEADLINE_MARGIN);
+        for bad in [&[][..], &[("Lambda-Runtime-Aws-Request-Id", "a/b")][..]] {
+            let e = Invocation::from_headers(headers(bad)).unwrap_err();
+            assert_eq!(e.error_type(), "Runtime.MissingRequestId");
+        }
+    }
+}
