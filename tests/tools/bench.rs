@@ -1,0 +1,2 @@
+//! Work in progress (see issue 7).
+fn main() {}
