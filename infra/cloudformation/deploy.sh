@@ -201,7 +201,8 @@ require _StackName "stack name"
 require CodeS3Bucket "S3 bucket for the Lambda zip"
 require VirtualAgentName "virtual agent name (customers/.../profiles/.../virtualAgents/...)"
 if [ -z "${val[CrestaRegion]}" ] && [ -z "${val[ApiDomain]}" ]; then
-  require CrestaRegion "Cresta region (e.g. us-west-2-prod), or pass --api-domain"
+  [ -t 0 ] || die "region is required: pass --region (or set PSTN_REGION), or --api-domain with --auth-domain"
+  require CrestaRegion "Cresta region (e.g. us-west-2-prod)"
 fi
 if [ -z "${val[OAuthSecretArn]}" ] && [ -z "${val[OAuthClientId]}${val[OAuthClientSecret]}" ]; then
   if [ -t 0 ]; then

@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Checks for the infrastructure: cfn-lint on the template, and deploy.sh run
+# for real (dry-run, and a full run against a fake `aws` that only records its
+# arguments). No AWS account, network or build is needed once cfn-lint is
+# installed. One PASS/FAIL line per check; non-zero exit on any failure.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: infra/test-infra.sh [-h|--help]
+
+Runs:
+  * cfn-lint infra/cloudformation/template.yaml (installed with pip when missing)
+  * consistency checks between template, parameters.json.example and SPEC names
+  * infra/cloudformation/deploy.sh --dry-run, and a full run against a fake
+    aws CLI: printed commands, secret masking, missing values, and the
+    template's rules refused before any AWS call
+EOF
+}
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  "") ;;
+  *) echo "test-infra.sh: error: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+template=infra/cloudformation/template.yaml
+deploy=infra/cloudformation/deploy.sh
+
+# deploy.sh reads PSTN_* and AWS_* settings: start from none of them.
+while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(PSTN_|AWS_REGION$|AWS_DEFAULT_REGION$|AWS_PROFILE$)' || true)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+problems=""
+
+# Each check: expectations (expect_*) collect problems, then `verdict NAME`
+# prints one PASS/FAIL line and starts the next check.
+verdict() {
+  if [ -z "$problems" ]; then
+    echo "PASS $1"
+  else
+    echo "FAIL $1:$problems"
+    failures=$((failures + 1))
+  fi
+  problems=""
+}
+problem() { problems+=" [$1]"; }
+expect_has() { grep -qF -- "$1" <<<"$out" || problem "output lacks '$1'"; }
+expect_lacks() { ! grep -qF -- "$1" <<<"$out" || problem "output contains '$1'"; }
+expect_rc() { [ "$rc" -eq "$1" ] || problem "exit status $rc, expected $1; output: $(head -c 400 <<<"$out")"; }
+expect_no_aws_call() { [ ! -s "$FAKE_AWS_LOG" ] || problem "aws was called: $(head -n1 "$FAKE_AWS_LOG")"; }
+# A refused run: non-zero exit, the message, and no AWS call.
+expect_refused() {
+  [ "$rc" -ne 0 ] || problem "exit status 0"
+  expect_has "$1"
+  expect_no_aws_call
+}
+
+# A fake aws CLI that records each call, one line of arguments per call.
+mkdir -p "$work/bin"
+cat > "$work/bin/aws" <<'EOF'
+#!/usr/bin/env bash
+printf '%s\n' "$*" >> "$FAKE_AWS_LOG"
+EOF
+chmod +x "$work/bin/aws"
+export FAKE_AWS_LOG=$work/aws.log
+: > "$FAKE_AWS_LOG"
+
+# A dummy zip, so the full (non-dry-run) path needs no build.
+printf 'not really a zip' > "$work/artifact.zip"
+zip_sha16=$(sha256sum "$work/artifact.zip" | cut -c1-16)
+version=$(tr -d '[:space:]' < VERSION)
+
+readonly AGENT=customers/acme/profiles/support/virtualAgents/billing
+readonly SECRET_VALUE='Sup3r-s3cret value'
+readonly SECRET_ARN=arn:aws:secretsmanager:us-west-2:111122223333:secret:cresta/oauth-AbC123
+
+# Runs deploy.sh non-interactively (stdin not a terminal, fake aws on PATH);
+# sets out (stdout+stderr) and rc.
+deploy_run() {
+  : > "$FAKE_AWS_LOG"
+  set +e
+  out=$(PATH="$work/bin:$PATH" timeout 60 "$deploy" "$@" </dev/null 2>&1)
+  rc=$?
+  set -e
+}
+
+# --- cfn-lint ---------------------------------------------------------------
+cfn_lint=(cfn-lint)
+if ! command -v cfn-lint >/dev/null 2>&1; then
+  echo "installing cfn-lint (python3 -m pip install --quiet cfn-lint)"
+  timeout 300 python3 -m pip install --quiet cfn-lint >/dev/null 2>&1 || true
+  if ! command -v cfn-lint >/dev/null 2>&1; then
+    # pip may put the entry point outside PATH (e.g. ~/.local/bin).
+    cfn_lint=(python3 -c 'import sys; from cfnlint.runner import main; sys.exit(main())')
+  fi
+fi
+set +e
+out=$(timeout 120 "${cfn_lint[@]}" -- "$template" 2>&1)
+rc=$?
+set -e
+expect_rc 0
+[ -z "$out" ] || problem "$(head -c 2000 <<<"$out")"
+verdict "cfn-lint $template: no errors, no warnings"
+
+# --- consistency ------------------------------------------------------------
+# The template's parameter names: two-space indented keys under Parameters:.
+template_params=$(sed -n '/^Parameters:/,/^[A-Za-z]/p' "$template" | sed -n 's/^  \([A-Za-z0-9]*\):$/\1/p' | sort)
+if example_params=$(python3 -c '
+import json, sys
+print("\n".join(sorted(p["ParameterKey"] for p in json.load(open(sys.argv[1])))))' \
+  infra/cloudformation/parameters.json.example 2>&1); then
+  unknown=$(comm -13 <(echo "$template_params") <(echo "$example_params") | tr '\n' ' ')
+  [ -z "$unknown" ] || problem "not template parameters: $unknown"
+else
+  problem "not readable as create-stack parameter JSON: $example_params"
+fi
+verdict "parameters.json.example: valid JSON naming only template parameters"
+
+out=$(cat "$template")
+for name in region apiDomain authDomain virtualAgentName oauthClientId oauthClientSecret oauthSecretArn; do
+  expect_has "          $name: "
+done
+verdict "template: environment variables named as in SPEC section 2"
+expect_has "Runtime: provided.al2023"
+expect_has "Handler: bootstrap"
+expect_has "Timeout: 8"
+expect_has "MemorySize: 128"
+verdict "template: provided.al2023, handler bootstrap, timeout 8 s, 128 MB"
+# Parameters marked NoEcho (awk remembers the two-space indented key above).
+no_echo=$(awk '/^[A-Za-z]/ { section = $1 } section == "Parameters:" && /^  [A-Za-z0-9]+:$/ { p = $1 }
+  section == "Parameters:" && /NoEcho: true/ { print p }' "$template" | tr '\n' ' ')
+[ "$no_echo" = "OAuthClientId: OAuthClientSecret: " ] || problem "NoEcho parameters: $no_echo"
+verdict "template: client id and secret are NoEcho"
+
+# --- deploy.sh --dry-run ----------------------------------------------------
+deploy_run --help
+expect_rc 0
+expect_has "--dry-run"
+verdict "deploy.sh --help"
+
+common=(--stack-name pstn-test-stack --bucket my-artifacts-bucket --virtual-agent-name "$AGENT" --aws-region us-west-2)
+
+deploy_run --dry-run "${common[@]}" --region us-west-2-prod --oauth-client-id my-client-id --oauth-client-secret "$SECRET_VALUE"
+expect_rc 0
+expect_has "[dry-run] $repo_root/scripts/build.sh arm64"
+expect_no_aws_call
+verdict "dry-run: exits 0, shows the build, calls no aws"
+expect_has "aws --region us-west-2 s3 cp $repo_root/dist/connect-pstn-transfer-$version-arm64.zip"
+expect_has "s3://my-artifacts-bucket/connect-pstn-transfer/connect-pstn-transfer-$version-arm64-"
+verdict "dry-run: s3 cp of the expected zip"
+expect_has "cloudformation deploy --template-file $repo_root/$template"
+expect_has "--stack-name pstn-test-stack"
+expect_has "--capabilities CAPABILITY_NAMED_IAM"
+verdict "dry-run: cloudformation deploy with the stack name and CAPABILITY_NAMED_IAM"
+expect_has "--parameter-overrides VirtualAgentName=$AGENT CrestaRegion=us-west-2-prod"
+expect_has "CodeS3Bucket=my-artifacts-bucket"
+expect_has "Architecture=arm64"
+expect_has "CodeS3Key=connect-pstn-transfer/connect-pstn-transfer-$version-arm64-"
+verdict "dry-run: parameter overrides"
+expect_has "OAuthClientSecret=****"
+expect_has "OAuthClientId=****"
+expect_lacks "Sup3r-s3cret"
+expect_lacks "my-client-id"
+verdict "dry-run: client secret (and id) masked as ****"
+
+deploy_run --dry-run "${common[@]}" --arch x86_64 --region voice-prod --oauth-secret-arn "$SECRET_ARN" \
+  --kms-key-arn arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab \
+  --connect-instance-arn arn:aws:connect:us-west-2:111122223333:instance/11111111-2222-3333-4444-555555555555
+expect_rc 0
+expect_has "[dry-run] $repo_root/scripts/build.sh x86_64"
+expect_has "Architecture=x86_64"
+expect_has "OAuthSecretArn=$SECRET_ARN"
+expect_has "OAuthSecretKmsKeyArn=arn:aws:kms:"
+expect_has "ConnectInstanceArn=arn:aws:connect:"
+verdict "dry-run: x86_64, secret ARN, KMS key and Connect instance passed through"
+
+PSTN_STACK_NAME=env-stack PSTN_BUCKET=env-bucket PSTN_VIRTUAL_AGENT_NAME=$AGENT PSTN_REGION=us-west-2-prod \
+  PSTN_OAUTH_SECRET_ARN=$SECRET_ARN deploy_run --dry-run --stack-name flag-stack
+expect_rc 0
+expect_has "--stack-name flag-stack"
+expect_has "s3://env-bucket/"
+expect_lacks "env-stack"
+verdict "dry-run: PSTN_* environment variables are read; a flag wins over them"
+
+deploy_run --dry-run --parameters-file infra/cloudformation/parameters.json.example --stack-name file-stack --function-name from-flag
+expect_rc 0
+expect_has "s3://my-lambda-artifacts-us-west-2/"
+expect_has "FunctionName=from-flag"
+expect_has "VirtualAgentName=customers/acme/profiles/support/virtualAgents/billing-agent"
+verdict "dry-run: --parameters-file is read; a flag wins over it"
+
+# --- missing values, non-interactive ----------------------------------------
+deploy_run --dry-run --stack-name s --virtual-agent-name "$AGENT" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN"
+expect_refused "missing S3 bucket for the Lambda zip: pass --bucket or set PSTN_BUCKET"
+verdict "missing --bucket without a terminal: clear error"
+deploy_run --dry-run --bucket b-bucket --virtual-agent-name "$AGENT" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN"
+expect_refused "pass --stack-name or set PSTN_STACK_NAME"
+verdict "missing --stack-name without a terminal: clear error"
+deploy_run --dry-run "${common[@]}" --region us-west-2-prod
+expect_refused "missing credentials: pass --oauth-secret-arn"
+verdict "missing credentials without a terminal: clear error"
+
+# --- the template's rules, refused before any AWS call ----------------------
+# Run without --dry-run and with a ready zip: anything that slipped through
+# would reach the fake aws and be caught by expect_no_aws_call.
+real=(--zip "$work/artifact.zip" "${common[@]}")
+deploy_run "${real[@]}" --api-domain api-acme.cresta.com --oauth-secret-arn "$SECRET_ARN"
+expect_refused "apiDomain and authDomain must be provided together"
+verdict "rule: apiDomain with OAuth but no authDomain refused"
+deploy_run "${real[@]}" --region us-west-2-prod --auth-domain auth.us-west-2-prod.cresta.ai --oauth-secret-arn "$SECRET_ARN"
+expect_refused "apiDomain and authDomain must be provided together"
+verdict "rule: authDomain without apiDomain refused"
+deploy_run "${real[@]}" --oauth-secret-arn "$SECRET_ARN"
+expect_refused "region is required"
+verdict "rule: region or apiDomain required"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-client-id only-the-id
+expect_refused "credentials incomplete"
+verdict "rule: client id without client secret refused"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-client-id i --oauth-client-secret s \
+  --kms-key-arn arn:aws:kms:us-west-2:111122223333:key/abcd
+expect_refused "--kms-key-arn is only used together with --oauth-secret-arn"
+verdict "rule: KMS key without secret ARN refused"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn arn:aws:secretsmanager:us-west-2:111122223333:secret:cresta
+expect_refused "full Secrets Manager ARN"
+verdict "secret ARN without its 6-character suffix refused"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" --virtual-agent-name customers/a/virtualAgents/b
+expect_refused "virtual agent name"
+verdict "malformed virtual agent name refused"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" --arch riscv
+expect_refused "--arch must be arm64 or x86_64"
+verdict "unknown architecture refused"
+
+# --- full run against the fake aws ------------------------------------------
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-client-id my-client-id --oauth-client-secret "$SECRET_VALUE"
+expect_rc 0
+call_order=$(cut -d' ' -f3,4 "$FAKE_AWS_LOG" | tr '\n' ';')
+[ "$call_order" = "s3 cp;cloudformation deploy;cloudformation describe-stacks;" ] || problem "aws calls: $call_order"
+verdict "full run: s3 cp, then cloudformation deploy, then describe-stacks"
+grep -qF "s3://my-artifacts-bucket/connect-pstn-transfer/connect-pstn-transfer-$version-arm64-$zip_sha16.zip" "$FAKE_AWS_LOG" \
+  || problem "S3 key without version and sha256: $(head -n1 "$FAKE_AWS_LOG")"
+grep -qF "CodeS3Key=connect-pstn-transfer/connect-pstn-transfer-$version-arm64-$zip_sha16.zip" "$FAKE_AWS_LOG" \
+  || problem "CodeS3Key differs from the uploaded key"
+verdict "full run: S3 key holds the version and the zip's sha256, same key deployed"
+grep -qF "OAuthClientSecret=$SECRET_VALUE" "$FAKE_AWS_LOG" || problem "the CLI did not get the secret"
+expect_lacks "Sup3r-s3cret"
+expect_has "OAuthClientSecret=****"
+verdict "full run: the CLI gets the real secret, the printed commands mask it"
+
+echo
+if [ "$failures" -eq 0 ]; then
+  echo "test-infra.sh: all checks passed"
+else
+  echo "test-infra.sh: $failures check(s) failed"
+  exit 1
+fi
