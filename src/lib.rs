@@ -25,3 +25,4 @@ pub mod retry;
 pub mod runtime;
 pub mod secrets;
 pub mod settings;
+pub mod trace;

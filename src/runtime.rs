@@ -236,10 +236,7 @@ fn serve(
 ) -> Result<(), Error> {
     let started = Instant::now();
     crate::log::set_request_id(Some(&invocation.request_id));
-    match &invocation.trace_id {
-        Some(trace) => std::env::set_var("_X_AMZN_TRACE_ID", trace),
-        None => std::env::remove_var("_X_AMZN_TRACE_ID"),
-    }
+    crate::trace::set(invocation.trace_id.as_deref());
     crate::debug!(
         "invocation for {:?}, trace {:?}",
         invocation.function_arn,
