@@ -136,6 +136,47 @@ no_echo=$(awk '/^[A-Za-z]/ { section = $1 } section == "Parameters:" && /^  [A-Z
 [ "$no_echo" = "OAuthClientId: OAuthClientSecret: " ] || problem "NoEcho parameters: $no_echo"
 verdict "template: client id and secret are NoEcho"
 
+# The example Connect flow: well formed, and wired as docs/connect-flow.md says.
+if flow_problems=$(python3 - docs/connect-flow-example.json <<'PY' 2>&1
+import json, sys
+flow = json.load(open(sys.argv[1]))
+errors = []
+actions = {a["Identifier"]: a for a in flow.get("Actions", [])}
+if flow.get("Version") != "2019-10-30":
+    errors.append("Version is not 2019-10-30")
+if flow.get("StartAction") not in actions:
+    errors.append("StartAction does not name an action")
+for name, a in actions.items():
+    t = a.get("Transitions", {})
+    targets = [t.get("NextAction")] + [x["NextAction"] for x in t.get("Errors", []) + t.get("Conditions", [])]
+    errors += [f"{name}: unknown next action {x!r}" for x in targets if x is not None and x not in actions]
+lambdas = [a for a in actions.values() if a["Type"] == "InvokeLambdaFunction"]
+got = sorted(a["Parameters"].get("LambdaInvocationAttributes", {}).get("action", "") for a in lambdas)
+if got != ["get_handoff_data", "get_pstn_transfer_data"]:
+    errors.append(f"Lambda actions {got}")
+for a in lambdas:
+    p = a["Parameters"]
+    if not 0 < int(p.get("InvocationTimeLimitSeconds", "0")) <= 8:
+        errors.append(f"{a['Identifier']}: timeout not in 1..8")
+    if p.get("ResponseValidation", {}).get("ResponseType") not in ("STRING_MAP", "JSON"):
+        errors.append(f"{a['Identifier']}: no STRING_MAP/JSON response validation")
+    if not a["Transitions"].get("Errors"):
+        errors.append(f"{a['Identifier']}: no error branch")
+ai = [a for a in actions.values() if a["Type"] == "TransferParticipantToThirdParty"
+      and a["Parameters"].get("ThirdPartyPhoneNumber") == "$.External.phoneNumber"]
+if not ai or ai[0]["Parameters"].get("ThirdPartyDTMFDigits") != "$.External.dtmfSequence" \
+        or ai[0]["Parameters"].get("ContinueFlowExecution") != "True":
+    errors.append("no transfer to $.External.phoneNumber with $.External.dtmfSequence that resumes the flow")
+text = json.dumps(flow)
+for key in ("handoff_transferTarget", "handoff_summary", "handoff_conversation", "handoff_conversationCorrelationId"):
+    if f"$.External.{key}" not in text:
+        errors.append(f"$.External.{key} not used")
+print("; ".join(errors))
+sys.exit(1 if errors else 0)
+PY
+); then :; else problem "$flow_problems"; fi
+verdict "docs/connect-flow-example.json: valid flow, both actions, transfer with DTMF, handoff keys"
+
 # --- deploy.sh --dry-run ----------------------------------------------------
 deploy_run --help
 expect_rc 0
