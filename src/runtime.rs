@@ -4,7 +4,6 @@
 use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::handler::Handler;
-use serde::Serialize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
@@ -55,8 +54,7 @@ impl Endpoints {
 }
 
 /// The body of `/error` and `/init/error` posts.
-#[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, PartialEq, Eq)]
 pub struct ErrorBody {
     pub error_message: String,
     pub error_type: String,
@@ -69,6 +67,12 @@ impl ErrorBody {
             error_message: crate::log::redact(e.message()),
             error_type: e.error_type(),
         }
+    }
+
+    /// `{"errorMessage": ..., "errorType": ...}`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({"errorMessage": self.error_message, "errorType": self.error_type})
+            .to_string()
     }
 }
 
@@ -180,8 +184,13 @@ impl Client {
     }
 
     fn post_error(&self, url: &str, e: &Error) -> Result<u16, Error> {
-        let body = serde_json::to_vec(&ErrorBody::from_error(e)).unwrap_or_default();
-        self.post(url, ERROR_CONTENT_TYPE, Some(&e.error_type()), &body)
+        let body = ErrorBody::from_error(e).to_json();
+        self.post(
+            url,
+            ERROR_CONTENT_TYPE,
+            Some(&e.error_type()),
+            body.as_bytes(),
+        )
     }
 
     fn post(
@@ -316,7 +325,7 @@ mod tests {
     #[test]
     fn error_body_shape() {
         let e = Error::config("MissingAction", "action is required");
-        let json = serde_json::to_string(&ErrorBody::from_error(&e)).unwrap();
+        let json = ErrorBody::from_error(&e).to_json();
         assert_eq!(
             json,
             r#"{"errorMessage":"action is required","errorType":"Config.MissingAction"}"#
