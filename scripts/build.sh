@@ -236,6 +236,15 @@ PY
 }
 
 mkdir -p dist
+# One build at a time per checkout: two runs would race on dist/ and on the
+# SBOM file cargo-cyclonedx writes next to Cargo.toml.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>dist/.build.lock
+  if ! flock -n 9; then
+    note "waiting for another scripts/build.sh in this checkout (up to 30 min)"
+    flock -w 1800 9 || die "another scripts/build.sh still holds dist/.build.lock after 30 min"
+  fi
+fi
 rows=()
 for arch in $arches; do
   triple=$(triple_of "$arch")
