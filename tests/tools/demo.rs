@@ -19,7 +19,10 @@ fn main() {
     let cresta = MockCresta::start();
     let secrets = MockSecretsManager::start();
     let runtime = FakeRuntime::start();
-    println!("bootstrap:            {}", support::bootstrap_path().display());
+    println!(
+        "bootstrap:            {}",
+        support::bootstrap_path().display()
+    );
     println!("Cresta stand-in:      {}", cresta.url());
     println!("mock Secrets Manager: {}", secrets.url());
     println!("fake Runtime API:     {}", runtime.address());
@@ -38,12 +41,24 @@ fn main() {
         eprintln!("bootstrap never asked for an event:\n{}", process.finish());
         std::process::exit(1);
     };
-    println!("\ncold start (spawn to first GET /next): {}", ms(*first_next - process.spawned_at));
+    println!(
+        "\ncold start (spawn to first GET /next): {}",
+        ms(*first_next - process.spawned_at)
+    );
 
     let events = [
-        ("get_pstn_transfer_data", event(&[("action", "get_pstn_transfer_data"), ("customParam", "demo")])),
+        (
+            "get_pstn_transfer_data",
+            event(&[
+                ("action", "get_pstn_transfer_data"),
+                ("customParam", "demo"),
+            ]),
+        ),
         ("get_handoff_data", event(&[("action", "get_handoff_data")])),
-        ("get_pstn_transfer_data (warm)", event(&[("action", "get_pstn_transfer_data")])),
+        (
+            "get_pstn_transfer_data (warm)",
+            event(&[("action", "get_pstn_transfer_data")]),
+        ),
     ];
     for (i, (name, body)) in events.iter().enumerate() {
         runtime.push(body, Duration::from_secs(8));
@@ -54,8 +69,15 @@ fn main() {
         };
         let took = o.at - o.served_at.unwrap_or(o.at);
         let answer: serde_json::Value = serde_json::from_slice(&o.body).unwrap_or_default();
-        println!("\n{name}: {} in {}", if o.ok { "answered" } else { "FAILED" }, ms(took));
-        println!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default());
+        println!(
+            "\n{name}: {} in {}",
+            if o.ok { "answered" } else { "FAILED" },
+            ms(took)
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&answer).unwrap_or_default()
+        );
         if !o.ok {
             eprintln!("{}", process.finish());
             std::process::exit(1);
