@@ -122,9 +122,10 @@ impl HttpClient {
             }
             let timeout = self.attempt_timeout.min(remaining);
             crate::debug!(
-                "{} attempt {attempt}/{max_attempts}: POST {} (timeout {timeout:?})",
+                "{} attempt {attempt}/{max_attempts}: POST {} (timeout {})",
                 req.what,
-                req.url
+                req.url,
+                crate::log::ms(timeout)
             );
             let outcome = self.attempt(req, timeout);
             let (retryable, retry_after) = match &outcome {
@@ -159,9 +160,10 @@ impl HttpClient {
                 });
                 if deadline.allows(wait) {
                     crate::warn!(
-                        "{} attempt {attempt} failed ({}); retrying in {wait:?}",
+                        "{} attempt {attempt} failed ({}); retrying in {}",
                         req.what,
-                        describe(&outcome)
+                        describe(&outcome),
+                        crate::log::ms(wait)
                     );
                     std::thread::sleep(wait);
                     continue;

@@ -212,6 +212,13 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
     let _ = writeln!(err, "{line}");
 }
 
+/// A duration as milliseconds with three decimals, without float formatting
+/// (which would add its code to the binary for a log line).
+pub fn ms(d: std::time::Duration) -> String {
+    let us = d.as_micros();
+    format!("{}.{:03} ms", us / 1000, us % 1000)
+}
+
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn rfc3339_now() -> String {
     let since = SystemTime::now()
@@ -314,6 +321,12 @@ mod tests {
             ("AWS_LAMBDA_LOG_LEVEL", "warn"),
         ]));
         assert_eq!((c.min_level, c.json), (Level::Warn, true));
+    }
+
+    #[test]
+    fn durations_print_as_milliseconds() {
+        assert_eq!(ms(std::time::Duration::from_micros(12_345)), "12.345 ms");
+        assert_eq!(ms(std::time::Duration::from_secs(8)), "8000.000 ms");
     }
 
     #[test]

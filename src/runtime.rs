@@ -252,7 +252,10 @@ fn serve(
         invocation.trace_id
     );
     if invocation.deadline_ms.is_none() {
-        crate::warn!("no usable Lambda-Runtime-Deadline-Ms; assuming {FALLBACK_BUDGET:?}");
+        crate::warn!(
+            "no usable Lambda-Runtime-Deadline-Ms; assuming {}",
+            crate::log::ms(FALLBACK_BUDGET)
+        );
     }
     let deadline = invocation.deadline();
     let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(event, deadline)))
@@ -268,10 +271,7 @@ fn serve(
     let result = match outcome {
         Ok(answer) => {
             let status = client.respond(&invocation.request_id, &answer)?;
-            crate::info!(
-                "answered in {:.1} ms",
-                started.elapsed().as_secs_f64() * 1e3
-            );
+            crate::debug!("answered in {}", crate::log::ms(started.elapsed()));
             status
         }
         Err(e) => {
