@@ -29,7 +29,7 @@ measured (SKIP, e.g. arm64 sizes without a cross toolchain) or the bench
 could not run.
 
 Environment:
-  BENCH_COLD_RUNS  cold starts of each program (default 30)
+  BENCH_COLD_RUNS  cold starts of each program (default 100; at least 30 is meaningful)
   BENCH_WARM_RUNS  measured warm invocations of each program (default 1000)
   BENCH_NO_ARM64=1 do not build arm64 even when the toolchain is present
 EOF
@@ -128,5 +128,5 @@ if [ "$commit" != unknown ] && [ -n "$(git status --porcelain --untracked-files=
 fi
 export BENCH_COMMIT=$commit
 
-note "running the bench (${BENCH_COLD_RUNS:-30} cold starts, ${BENCH_WARM_RUNS:-1000} warm invocations of each program)"
+note "running the bench (${BENCH_COLD_RUNS:-100} cold starts, ${BENCH_WARM_RUNS:-1000} warm invocations of each program)"
 BOOTSTRAP_BIN=$bootstrap_bin FLOOR_BIN=$floor_bin BENCH_OUT_DIR=$out_dir exec "$bench_bin"

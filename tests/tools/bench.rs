@@ -424,12 +424,12 @@ fn main() -> ExitCode {
     {
         println!(
             "bench: run through scripts/bench.sh (see its --help). Environment: BOOTSTRAP_BIN, FLOOR_BIN, \
-             BENCH_COLD_RUNS (30), BENCH_WARM_RUNS (1000), BENCH_OUT_DIR (target/bench), BENCH_COMMIT, \
+             BENCH_COLD_RUNS (100), BENCH_WARM_RUNS (1000), BENCH_OUT_DIR (target/bench), BENCH_COMMIT, \
              BENCH_{{X86_64,ARM64}}_{{BIN,ZIP}}_BYTES and BENCH_CRATES (numbers, or 'n/a (why)')."
         );
         return ExitCode::SUCCESS;
     }
-    let cold_runs = count_env("BENCH_COLD_RUNS", 30);
+    let cold_runs = count_env("BENCH_COLD_RUNS", 100);
     let warm_runs = count_env("BENCH_WARM_RUNS", 1000);
     let out_dir = PathBuf::from(std::env::var("BENCH_OUT_DIR").unwrap_or("target/bench".into()));
     let floor =
@@ -723,12 +723,18 @@ fn main() -> ExitCode {
         count(Status::Skip),
     );
     let machine = format!(
-        "{} CPUs (nproc), {}, Linux {}",
+        "{} CPUs (nproc), {}, Linux {}; load average at the end {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         cpu_model(),
         std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .unwrap_or_default()
-            .trim()
+            .trim(),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let commit = commit();
     let mut md = String::new();
