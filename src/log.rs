@@ -150,6 +150,21 @@ fn redact_after(text: &str, marker: &str) -> String {
     out
 }
 
+/// Like [`redact`], but gives up (`None`) instead of waiting for a lock:
+/// for the panic hook, which may run while that lock is held.
+pub fn try_redact(text: &str) -> Option<String> {
+    let secrets = SECRETS.try_lock().ok()?;
+    let mut out = text.to_string();
+    for secret in secrets.iter() {
+        out = out.replace(secret.as_str(), REDACTED);
+    }
+    drop(secrets);
+    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
+        out = redact_after(&out, scheme);
+    }
+    Some(crate::error::one_line(&out))
+}
+
 /// Whether a JSON key names a credential (for debug dumps of events).
 pub fn is_sensitive_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();

@@ -46,9 +46,7 @@ const HELP: &str = "bootstrap: Amazon Connect -> Cresta PSTN transfer Lambda
 /// The Lambda custom runtime: init once, then serve events until the
 /// Runtime API breaks (the only way out, with a non-zero exit).
 fn runtime_mode() -> ExitCode {
-    std::panic::set_hook(Box::new(|info| {
-        log::write(log::Level::Error, format_args!("panic: {info}"));
-    }));
+    runtime::install_panic_hook();
     let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
         return fail(
             "Runtime.NoRuntimeApi",

@@ -5,6 +5,7 @@ use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::handler::Handler;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Kept back from Lambda's deadline so an error can still be posted in time.
@@ -223,6 +224,54 @@ impl Client {
     }
 }
 
+/// The `/error` URL of the invocation in progress, for the panic hook.
+static IN_FLIGHT: Mutex<Option<String>> = Mutex::new(None);
+
+/// Installs a panic hook that logs the panic (redacted) and posts it as the
+/// current invocation's `Runtime.Panic` error. Release builds then abort
+/// (Lambda starts a fresh process for the next event); builds that unwind
+/// go on serving. Locks are only tried: the panic may have happened under one.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let detail = crate::log::try_redact(&payload).unwrap_or_default();
+        eprintln!("[ERROR] Runtime.Panic: the function panicked{location}: {detail}");
+        let url = IN_FLIGHT.try_lock().ok().and_then(|mut u| u.take());
+        if let Some(url) = url {
+            report_panic(&url, &format!("the function panicked{location}"));
+        }
+    }));
+}
+
+/// Posts a `Runtime.Panic` error on a fresh agent: the process's may be
+/// in the middle of a request.
+fn report_panic(url: &str, message: &str) {
+    let body = ErrorBody {
+        error_message: message.to_string(),
+        error_type: "Runtime.Panic".to_string(),
+    }
+    .to_json();
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(POST_TIMEOUT))
+        .proxy(None)
+        .http_status_as_error(false)
+        .build();
+    let _ = ureq::Agent::new_with_config(config)
+        .post(url)
+        .header("Content-Type", ERROR_CONTENT_TYPE)
+        .header("Lambda-Runtime-Function-Error-Type", "Runtime.Panic")
+        .send(body.as_bytes());
+}
+
 /// Serves events until the Runtime API breaks; returns that failure.
 pub fn run(handler: &mut Handler, client: &Client) -> Error {
     loop {
@@ -234,6 +283,11 @@ pub fn run(handler: &mut Handler, client: &Client) -> Error {
             return e;
         }
     }
+}
+
+fn set_in_flight(url: Option<String>) -> Option<String> {
+    let mut slot = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+    std::mem::replace(&mut slot, url)
 }
 
 /// Handles one event and posts its outcome. Only a broken Runtime API is an `Err`.
@@ -258,14 +312,22 @@ fn serve(
         );
     }
     let deadline = invocation.deadline();
-    let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(event, deadline)))
-        .unwrap_or_else(|_| {
-            Err(Error::new(
-                Category::Runtime,
-                "Panic",
-                "the function panicked while handling the event (see the log)",
-            ))
-        });
+    set_in_flight(Some(client.endpoints.error(&invocation.request_id)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(event, deadline)));
+    // The hook takes the URL when it reports a panic itself.
+    let reported_by_hook = set_in_flight(None).is_none();
+    let outcome = match outcome {
+        Ok(result) => result,
+        Err(_) if reported_by_hook => {
+            crate::log::set_request_id(None);
+            return Ok(());
+        }
+        Err(_) => Err(Error::new(
+            Category::Runtime,
+            "Panic",
+            "the function panicked while handling the event (see the log)",
+        )),
+    };
     // Answers are below Connect's 32 KB (flatten::to_answer refuses more),
     // far under the Runtime API's 6 MB limit, so a 413 cannot come from us.
     let result = match outcome {
@@ -300,6 +362,47 @@ fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_is_posted_as_the_invocations_error() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/2018-06-01/runtime/invocation/r1/error",
+            listener.local_addr().unwrap()
+        );
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !String::from_utf8_lossy(&seen).contains("Runtime.Panic\"}") {
+                let n = conn.read(&mut buf).unwrap();
+                assert!(n > 0, "connection closed early");
+                seen.extend_from_slice(&buf[..n]);
+            }
+            conn.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+            String::from_utf8_lossy(&seen).to_string()
+        });
+        install_panic_hook();
+        set_in_flight(Some(url));
+        let caught = catch_unwind(|| panic!("boom with Bearer abc.def"));
+        let _ = std::panic::take_hook();
+        assert!(caught.is_err());
+        assert!(set_in_flight(None).is_none(), "the hook took the URL");
+        let request = server.join().unwrap();
+        assert!(
+            request.starts_with("POST /2018-06-01/runtime/invocation/r1/error "),
+            "{request}"
+        );
+        assert!(request
+            .to_ascii_lowercase()
+            .contains("lambda-runtime-function-error-type: runtime.panic"));
+        assert!(
+            request.contains(r#""errorType":"Runtime.Panic""#),
+            "{request}"
+        );
+    }
 
     #[test]
     fn endpoint_urls() {
