@@ -39,14 +39,17 @@ pub fn bootstrap_command(env: &[(String, String)]) -> Command {
         }
         None => Command::new(bootstrap_path()),
     };
+    with_clean_env(&mut cmd, env);
+    cmd
+}
+
+/// Only `PATH` from the test's environment, plus `env`.
+fn with_clean_env(cmd: &mut Command, env: &[(String, String)]) {
     cmd.env_clear();
     if let Ok(path) = std::env::var("PATH") {
         cmd.env("PATH", path);
     }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
 }
 
 /// The outcome of one `bootstrap --test` run.
@@ -201,12 +204,28 @@ pub struct RuntimeProcess {
 }
 
 impl RuntimeProcess {
-    /// Starts the binary with `AWS_LAMBDA_RUNTIME_API` pointing at `runtime_api`.
+    /// Starts `bootstrap` with `AWS_LAMBDA_RUNTIME_API` pointing at `runtime_api`.
     pub fn spawn(runtime_api: &str, extra_env: &[(String, String)]) -> RuntimeProcess {
         let mut env = extra_env.to_vec();
         env.push(("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.into()));
+        Self::start(bootstrap_command(&env))
+    }
+
+    /// Starts another runtime binary (the bench's floor) the same way.
+    pub fn spawn_program(
+        program: &std::path::Path,
+        runtime_api: &str,
+        extra_env: &[(String, String)],
+    ) -> RuntimeProcess {
+        let mut cmd = Command::new(program);
+        with_clean_env(&mut cmd, extra_env);
+        cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api);
+        Self::start(cmd)
+    }
+
+    fn start(mut cmd: Command) -> RuntimeProcess {
         let spawned_at = Instant::now();
-        let mut child = bootstrap_command(&env)
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -15,12 +15,12 @@ mod support;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::thread::JoinHandle;
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use support::cresta::{MockCresta, Route, API_KEY, VIRTUAL_AGENT};
 use support::runtime_api::{FakeRuntime, Outcome};
 use support::secrets_manager::{MockSecretsManager, SECRET_ARN};
+use support::RuntimeProcess;
 
 /// Lambda's budget for each event given by the fake Runtime API.
 const EVENT_BUDGET: Duration = Duration::from_secs(8);
@@ -42,70 +42,6 @@ const BUDGET_RSS: u64 = 8_000_000;
 enum Program {
     Function,
     Floor,
-}
-
-/// A spawned runtime process; killed when dropped. Both programs are
-/// started the same way, so spawn costs cancel out in the differences.
-struct Proc {
-    child: Child,
-    spawned_at: Instant,
-    log: Option<JoinHandle<Vec<u8>>>,
-}
-
-impl Proc {
-    fn spawn(path: &Path, runtime_api: &str, env: &[(String, String)]) -> Proc {
-        let mut cmd = Command::new(path);
-        cmd.env_clear();
-        if let Ok(p) = std::env::var("PATH") {
-            cmd.env("PATH", p);
-        }
-        cmd.envs(env.iter().map(|(k, v)| (k, v)))
-            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let spawned_at = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| fatal(&format!("cannot start {}: {e}", path.display())));
-        let log = Some(support::read_to_end_in_thread(child.stderr.take().unwrap()));
-        Proc {
-            child,
-            spawned_at,
-            log,
-        }
-    }
-
-    /// A field of /proc/PID/status, in kB (kibibytes).
-    fn status_kb(&self, field: &str) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find(|l| l.starts_with(&format!("{field}:")))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    }
-
-    /// Kills the process and returns what it wrote on stderr.
-    fn finish(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let bytes = self
-            .log
-            .take()
-            .map(|h| h.join().unwrap())
-            .unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn fatal(msg: &str) -> ! {
@@ -137,19 +73,24 @@ impl Setup {
         }
     }
 
-    fn spawn(&self, p: Program, runtime: &FakeRuntime) -> Proc {
-        Proc::spawn(self.path(p), &runtime.address(), self.env(p))
+    fn spawn(&self, p: Program, runtime: &FakeRuntime) -> RuntimeProcess {
+        RuntimeProcess::spawn_program(self.path(p), &runtime.address(), self.env(p))
     }
 }
 
 /// Pushes one event and waits for its outcome, which must be a success.
-fn invoke(runtime: &FakeRuntime, done: usize, event: &str, proc: &mut Option<Proc>) -> Outcome {
+fn invoke(
+    runtime: &FakeRuntime,
+    done: usize,
+    event: &str,
+    proc: &mut Option<RuntimeProcess>,
+) -> Outcome {
     runtime.push(event, EVENT_BUDGET);
     let outcomes = runtime.wait_outcomes(done + 1, WAIT);
     match outcomes.get(done) {
         Some(o) if o.ok => o.clone(),
         other => {
-            let log = proc.take().map(Proc::finish).unwrap_or_default();
+            let log = proc.take().map(RuntimeProcess::finish).unwrap_or_default();
             fatal(&format!(
                 "invocation {} failed ({:?}); the process logged:\n{log}",
                 done + 1,
@@ -171,7 +112,7 @@ fn cold_start(setup: &Setup, p: Program) -> (Duration, Duration) {
     let outcome = invoke(&runtime, 0, &setup.event, &mut proc);
     let spawned_at = proc.as_ref().unwrap().spawned_at;
     let first_next = runtime.next_calls()[0];
-    drop(proc.take().map(Proc::finish));
+    drop(proc.take().map(RuntimeProcess::finish));
     (first_next - spawned_at, served_to_posted(&outcome))
 }
 
@@ -556,14 +497,17 @@ fn main() -> ExitCode {
         warm_bare.push(bare());
     }
     let token_calls = setup.cresta.requests(Route::Token).len();
-    let rss = |p: &Option<Proc>| {
+    let rss = |p: &Option<RuntimeProcess>| {
         p.as_ref()
             .and_then(|p| p.status_kb("VmHWM"))
             .unwrap_or_else(|| fatal("cannot read VmHWM"))
     };
     let (hwm_fn, hwm_floor) = (rss(&proc_fn), rss(&proc_floor));
-    let log_fn = proc_fn.take().map(Proc::finish).unwrap_or_default();
-    drop(proc_floor.take().map(Proc::finish));
+    let log_fn = proc_fn
+        .take()
+        .map(RuntimeProcess::finish)
+        .unwrap_or_default();
+    drop(proc_floor.take().map(RuntimeProcess::finish));
     if token_calls != 0 {
         eprintln!("bench: warning: the warm function requested {token_calls} token(s); the cache was not used");
     }
