@@ -1,0 +1,234 @@
+//! Secret hygiene: every scenario, with debug logging on, in both modes;
+//! no credential value may appear in anything the function writes or posts,
+//! even when a server echoes it back in an error body.
+
+mod support;
+
+use std::time::Duration;
+use support::cresta::{MockCresta, Route, API_KEY, CLIENT_ID, CLIENT_SECRET};
+use support::runtime_api::FakeRuntime;
+use support::secrets_manager::{
+    aws_error, MockSecretsManager, SECRET_ACCESS_KEY, SECRET_ARN, SESSION_TOKEN,
+};
+use support::server::Reply;
+use support::{env, event, run_test_mode, RuntimeProcess};
+
+const DEBUG: [(&str, &str); 2] = [("DEBUG_LOGGING", "true"), ("AWS_LAMBDA_LOG_LEVEL", "DEBUG")];
+
+fn debug(mut e: Vec<(String, String)>) -> Vec<(String, String)> {
+    e.extend(env(&DEBUG));
+    e
+}
+
+fn secrets_env(cresta: &MockCresta, sm: &MockSecretsManager) -> Vec<(String, String)> {
+    let mut e = env(&[
+        ("region", "us-west-2-prod"),
+        ("apiDomain", &cresta.url()),
+        ("authDomain", &cresta.url()),
+        ("oauthSecretArn", SECRET_ARN),
+        ("virtualAgentName", support::cresta::VIRTUAL_AGENT),
+        ("HTTP_RETRY_BASE_DELAY", "1ms"),
+    ]);
+    e.extend(sm.env());
+    debug(e)
+}
+
+/// One scenario: how to set it up, and which credential env to use.
+struct Scenario {
+    name: &'static str,
+    auth: &'static str,
+    setup: fn(&MockCresta, &MockSecretsManager),
+    parameters: &'static [(&'static str, &'static str)],
+}
+
+fn echo_token(cresta: &MockCresta, _: &MockSecretsManager) {
+    // A server that echoes what it was sent: the token it just issued.
+    let token = "mock-access-token-0001-e7c1d2";
+    cresta.script(
+        Route::Handoff,
+        vec![Reply::json(401, &format!(r#"{{"error":"bad token {token}"}}"#)); 4],
+    );
+}
+
+fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "api key success",
+            auth: "apikey",
+            setup: |_, _| {},
+            parameters: &[],
+        },
+        Scenario {
+            name: "api key in Parameters",
+            auth: "none",
+            setup: |_, _| {},
+            parameters: &[("apiKey", API_KEY)],
+        },
+        Scenario {
+            name: "client secret in Parameters",
+            auth: "none",
+            setup: |_, _| {},
+            parameters: &[
+                ("oauthClientId", CLIENT_ID),
+                ("oauthClientSecret", CLIENT_SECRET),
+            ],
+        },
+        Scenario {
+            name: "oauth success",
+            auth: "oauth",
+            setup: |_, _| {},
+            parameters: &[],
+        },
+        Scenario {
+            name: "secret success",
+            auth: "secret",
+            setup: |_, _| {},
+            parameters: &[],
+        },
+        Scenario {
+            name: "upstream 400 echoing the api key",
+            auth: "apikey",
+            setup: |c, _| {
+                c.script(
+                    Route::Handoff,
+                    vec![Reply::json(
+                        400,
+                        &format!(r#"{{"error":"key {API_KEY} refused"}}"#),
+                    )],
+                )
+            },
+            parameters: &[],
+        },
+        Scenario {
+            name: "upstream 401 echoing the token",
+            auth: "oauth",
+            setup: echo_token,
+            parameters: &[],
+        },
+        Scenario {
+            name: "token endpoint 401 echoing the client secret",
+            auth: "oauth",
+            setup: |c, _| {
+                c.script(
+                    Route::Token,
+                    vec![Reply::json(
+                        401,
+                        &format!(r#"{{"error":"secret {CLIENT_SECRET} wrong"}}"#),
+                    )],
+                )
+            },
+            parameters: &[],
+        },
+        Scenario {
+            name: "secrets manager error echoing the session token",
+            auth: "secret",
+            setup: |_, s| {
+                s.script(vec![aws_error(
+                    400,
+                    "AccessDeniedException",
+                    &format!("token {SESSION_TOKEN} not allowed"),
+                )])
+            },
+            parameters: &[],
+        },
+        Scenario {
+            name: "malformed answer",
+            auth: "secret",
+            setup: |c, _| {
+                c.script(
+                    Route::Handoff,
+                    vec![Reply::raw(200, "text/html", b"<html>oops</html>")],
+                )
+            },
+            parameters: &[],
+        },
+        Scenario {
+            name: "unknown action",
+            auth: "oauth",
+            setup: |_, _| {},
+            parameters: &[("action", "nope")],
+        },
+    ]
+}
+
+fn env_for(auth: &str, cresta: &MockCresta, sm: &MockSecretsManager) -> Vec<(String, String)> {
+    match auth {
+        "apikey" => debug(support::api_key_env(cresta)),
+        "oauth" => debug(support::oauth_env(cresta)),
+        "secret" => secrets_env(cresta, sm),
+        _ => debug(env(&[
+            ("region", "us-west-2-prod"),
+            ("apiDomain", &cresta.url()),
+            ("authDomain", &cresta.url()),
+            ("virtualAgentName", support::cresta::VIRTUAL_AGENT),
+            ("HTTP_RETRY_BASE_DELAY", "1ms"),
+        ])),
+    }
+}
+
+fn event_for(s: &Scenario) -> String {
+    let mut params = vec![("action", "get_handoff_data")];
+    for (k, v) in s.parameters {
+        params.retain(|(n, _)| n != k);
+        params.push((k, v));
+    }
+    event(&params)
+}
+
+fn assert_clean(what: &str, text: &str, cresta: &MockCresta) {
+    let basic = support::cresta::base64(&format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    let mut secrets = vec![
+        API_KEY.to_string(),
+        CLIENT_SECRET.to_string(),
+        basic,
+        SECRET_ACCESS_KEY.to_string(),
+        SESSION_TOKEN.to_string(),
+    ];
+    secrets.extend(cresta.issued_tokens());
+    secrets.push("mock-access-token-0001-e7c1d2".to_string());
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "{what}: {s} leaked:\n{text}");
+    }
+}
+
+#[test]
+fn no_credential_in_test_mode_output() {
+    for s in scenarios() {
+        let cresta = MockCresta::start();
+        let sm = MockSecretsManager::start();
+        (s.setup)(&cresta, &sm);
+        let run = run_test_mode(event_for(&s).as_bytes(), &env_for(s.auth, &cresta, &sm));
+        assert!(
+            run.stderr.contains("[DEBUG]"),
+            "{}: debug logging is on: {run:?}",
+            s.name
+        );
+        assert_clean(s.name, &format!("{}\n{}", run.stdout, run.stderr), &cresta);
+    }
+}
+
+#[test]
+fn no_credential_in_runtime_logs_or_error_posts() {
+    for auth in ["apikey", "oauth", "secret", "none"] {
+        let cresta = MockCresta::start();
+        let sm = MockSecretsManager::start();
+        let rt = FakeRuntime::start();
+        let mut e = env_for(auth, &cresta, &sm);
+        e.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+        let proc = RuntimeProcess::spawn(&rt.address(), &e);
+        let mine: Vec<Scenario> = scenarios().into_iter().filter(|s| s.auth == auth).collect();
+        for (i, s) in mine.iter().enumerate() {
+            (s.setup)(&cresta, &sm);
+            rt.push(&event_for(s), Duration::from_secs(8));
+            rt.wait_outcomes(i + 1, Duration::from_secs(20));
+        }
+        let outcomes = rt.outcomes();
+        let log = proc.finish();
+        assert_eq!(outcomes.len(), mine.len(), "{log}");
+        assert!(log.contains("\"DEBUG\""), "{log}");
+        assert_clean(auth, &log, &cresta);
+        for o in outcomes {
+            assert_clean(auth, &String::from_utf8_lossy(&o.body), &cresta);
+        }
+    }
+}
