@@ -72,14 +72,8 @@ enum Attempt {
 impl HttpClient {
     /// Builds the agent once for the process.
     pub fn new(policy: RetryPolicy, attempt_timeout: Duration) -> HttpClient {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .proxy(None)
-            .user_agent(format!("connect-pstn-transfer/{}", crate::VERSION))
-            .build();
         HttpClient {
-            agent: ureq::Agent::new_with_config(config),
+            agent: agent(),
             policy,
             attempt_timeout,
             jitter: RefCell::new(Jitter::from_entropy()),
@@ -214,6 +208,57 @@ impl HttpClient {
                 retry_after,
             },
             Err(e) => Attempt::Failed(e),
+        }
+    }
+}
+
+/// The agent configuration every call uses: statuses are answers, not
+/// errors; redirects are never followed; no proxy from the environment (the
+/// Runtime API is local and Lambda has no proxy); IP literals resolved
+/// without a thread.
+pub fn agent() -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .proxy(None)
+        .user_agent(format!("connect-pstn-transfer/{}", crate::VERSION))
+        .build();
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        LiteralResolver::default(),
+    )
+}
+
+/// Host names go to ureq's resolver, which runs `getaddrinfo` on a helper
+/// thread to bound it by the timeout; an IP literal (the Runtime API's
+/// `127.0.0.1:9001`, the tests' servers) needs no lookup and no thread.
+#[derive(Debug, Default)]
+struct LiteralResolver(ureq::unversioned::resolver::DefaultResolver);
+
+impl ureq::unversioned::resolver::Resolver for LiteralResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let literal = uri
+            .host()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|h| h.parse::<std::net::IpAddr>().ok());
+        let port = uri.port_u16().or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        match (literal, port) {
+            (Some(ip), Some(port)) => {
+                let mut addrs = self.empty();
+                addrs.push(std::net::SocketAddr::new(ip, port));
+                Ok(addrs)
+            }
+            _ => self.0.resolve(uri, config, timeout),
         }
     }
 }

@@ -57,7 +57,7 @@ fn runtime_mode() -> ExitCode {
         .map(|s| Handler::new(s, Box::new(|k| std::env::var(k).ok())));
     let agent = match &handler {
         Ok(h) => h.http().agent().clone(),
-        Err(_) => ureq::Agent::new_with_defaults(),
+        Err(_) => connect_pstn_transfer::http::agent(),
     };
     let client = Client::new(agent, &api);
     let mut handler = match handler {

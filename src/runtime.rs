@@ -260,13 +260,11 @@ fn report_panic(url: &str, message: &str) {
         error_type: "Runtime.Panic".to_string(),
     }
     .to_json();
-    let config = ureq::Agent::config_builder()
-        .timeout_global(Some(POST_TIMEOUT))
-        .proxy(None)
-        .http_status_as_error(false)
-        .build();
-    let _ = ureq::Agent::new_with_config(config)
+    let _ = crate::http::agent()
         .post(url)
+        .config()
+        .timeout_global(Some(POST_TIMEOUT))
+        .build()
         .header("Content-Type", ERROR_CONTENT_TYPE)
         .header("Lambda-Runtime-Function-Error-Type", "Runtime.Panic")
         .send(body.as_bytes());

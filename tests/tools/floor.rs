@@ -15,14 +15,8 @@ fn main() -> ExitCode {
     };
     let base = format!("http://{}/2018-06-01/runtime", api.trim());
     let next = format!("{base}/invocation/next");
-    // As src/http.rs builds the function's agent.
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .proxy(None)
-        .user_agent("floor")
-        .build();
-    let agent = ureq::Agent::new_with_config(config);
+    // The function's own agent (same configuration and resolver).
+    let agent = connect_pstn_transfer::http::agent();
     loop {
         let mut resp = match agent
             .get(&next)
