@@ -233,6 +233,8 @@ pub fn agent() -> ureq::Agent {
 /// Host names go to ureq's resolver, which runs `getaddrinfo` on a helper
 /// thread to bound it by the timeout; an IP literal (the Runtime API's
 /// `127.0.0.1:9001`, the tests' servers) needs no lookup and no thread.
+/// This uses ureq's semver-exempt `unversioned` API: Cargo.lock pins ureq,
+/// and an upgrade must re-check it.
 #[derive(Debug, Default)]
 struct LiteralResolver(ureq::unversioned::resolver::DefaultResolver);
 
