@@ -8,15 +8,7 @@ use support::cresta::{
     MockCresta, Route, API_KEY, CLIENT_ID, CLIENT_SECRET, DTMF, PHONE_NUMBER, VIRTUAL_AGENT,
 };
 use support::server::{Reply, Server};
-use support::{api_key_env, env, event, oauth_env, run_test_mode};
-
-fn with(mut base: Vec<(String, String)>, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    for (k, v) in extra {
-        base.retain(|(n, _)| n != k);
-        base.push((k.to_string(), v.to_string()));
-    }
-    base
-}
+use support::{api_key_env, env, event, oauth_env, run_test_mode, with_env as with};
 
 fn pstn() -> String {
     event(&[

@@ -7,9 +7,7 @@ mod support;
 use std::time::Duration;
 use support::cresta::{MockCresta, Route, API_KEY, CLIENT_ID, CLIENT_SECRET};
 use support::runtime_api::FakeRuntime;
-use support::secrets_manager::{
-    aws_error, MockSecretsManager, SECRET_ACCESS_KEY, SECRET_ARN, SESSION_TOKEN,
-};
+use support::secrets_manager::{aws_error, MockSecretsManager, SECRET_ACCESS_KEY, SESSION_TOKEN};
 use support::server::Reply;
 use support::{env, event, run_test_mode, RuntimeProcess};
 
@@ -21,16 +19,10 @@ fn debug(mut e: Vec<(String, String)>) -> Vec<(String, String)> {
 }
 
 fn secrets_env(cresta: &MockCresta, sm: &MockSecretsManager) -> Vec<(String, String)> {
-    let mut e = env(&[
-        ("region", "us-west-2-prod"),
-        ("apiDomain", &cresta.url()),
-        ("authDomain", &cresta.url()),
-        ("oauthSecretArn", SECRET_ARN),
-        ("virtualAgentName", support::cresta::VIRTUAL_AGENT),
-        ("HTTP_RETRY_BASE_DELAY", "1ms"),
-    ]);
-    e.extend(sm.env());
-    debug(e)
+    debug(support::with_env(
+        support::secret_env(cresta, sm),
+        &[("HTTP_RETRY_BASE_DELAY", "1ms")],
+    ))
 }
 
 /// One scenario: how to set it up, and which credential env to use.

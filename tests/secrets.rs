@@ -10,7 +10,7 @@ use support::runtime_api::FakeRuntime;
 use support::secrets_manager::{
     aws_error, MockSecretsManager, Stored, SECRET_ACCESS_KEY, SECRET_ARN, SESSION_TOKEN,
 };
-use support::{env, event, run_test_mode, RuntimeProcess};
+use support::{event, run_test_mode, with_env as with, RuntimeProcess};
 
 const BUDGET: Duration = Duration::from_secs(8);
 
@@ -18,26 +18,12 @@ fn handoff() -> String {
     event(&[("action", "get_handoff_data")])
 }
 
-/// OAuth through the secret: Cresta and Secrets Manager mocks wired in.
+/// OAuth through the secret, with fast retries.
 fn secret_env(cresta: &MockCresta, sm: &MockSecretsManager) -> Vec<(String, String)> {
-    let mut e = env(&[
-        ("region", "us-west-2-prod"),
-        ("apiDomain", &cresta.url()),
-        ("authDomain", &cresta.url()),
-        ("oauthSecretArn", SECRET_ARN),
-        ("virtualAgentName", support::cresta::VIRTUAL_AGENT),
-        ("HTTP_RETRY_BASE_DELAY", "5ms"),
-    ]);
-    e.extend(sm.env());
-    e
-}
-
-fn with(mut base: Vec<(String, String)>, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    for (k, v) in extra {
-        base.retain(|(n, _)| n != k);
-        base.push((k.to_string(), v.to_string()));
-    }
-    base
+    with(
+        support::secret_env(cresta, sm),
+        &[("HTTP_RETRY_BASE_DELAY", "5ms")],
+    )
 }
 
 #[test]

@@ -182,6 +182,31 @@ pub fn api_key_env(cresta: &cresta::MockCresta) -> Vec<(String, String)> {
     ])
 }
 
+/// Environment for OAuth through the mock Secrets Manager's secret.
+pub fn secret_env(
+    cresta: &cresta::MockCresta,
+    sm: &secrets_manager::MockSecretsManager,
+) -> Vec<(String, String)> {
+    let mut e = env(&[
+        ("region", "us-west-2-prod"),
+        ("apiDomain", &cresta.url()),
+        ("authDomain", &cresta.url()),
+        ("oauthSecretArn", secrets_manager::SECRET_ARN),
+        ("virtualAgentName", cresta::VIRTUAL_AGENT),
+    ]);
+    e.extend(sm.env());
+    e
+}
+
+/// `base` with `extra` set, replacing entries of the same name.
+pub fn with_env(mut base: Vec<(String, String)>, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    for (k, v) in extra {
+        base.retain(|(n, _)| n != k);
+        base.push((k.to_string(), v.to_string()));
+    }
+    base
+}
+
 /// Environment for OAuth client credentials against the mock, with fast retries.
 pub fn oauth_env(cresta: &cresta::MockCresta) -> Vec<(String, String)> {
     env(&[

@@ -17,9 +17,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use support::cresta::{MockCresta, Route, API_KEY, VIRTUAL_AGENT};
+use support::cresta::{MockCresta, Route, API_KEY};
 use support::runtime_api::{FakeRuntime, Outcome};
-use support::secrets_manager::{MockSecretsManager, SECRET_ARN};
+use support::secrets_manager::MockSecretsManager;
 use support::RuntimeProcess;
 
 /// Lambda's budget for each event given by the fake Runtime API.
@@ -387,14 +387,7 @@ fn main() -> ExitCode {
 
     let cresta = MockCresta::start();
     let secrets = MockSecretsManager::start();
-    let mut function_env = support::env(&[
-        ("region", "us-west-2-prod"),
-        ("apiDomain", &cresta.url()),
-        ("authDomain", &cresta.url()),
-        ("oauthSecretArn", SECRET_ARN),
-        ("virtualAgentName", VIRTUAL_AGENT),
-    ]);
-    function_env.extend(secrets.env());
+    let function_env = support::secret_env(&cresta, &secrets);
     let setup = Setup {
         cresta,
         function,

@@ -6,10 +6,10 @@
 mod support;
 
 use std::time::Duration;
-use support::cresta::{MockCresta, Route, VIRTUAL_AGENT};
+use support::cresta::{MockCresta, Route};
 use support::runtime_api::FakeRuntime;
-use support::secrets_manager::{MockSecretsManager, SECRET_ARN};
-use support::{env, event, RuntimeProcess};
+use support::secrets_manager::MockSecretsManager;
+use support::{event, RuntimeProcess};
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
@@ -27,14 +27,7 @@ fn main() {
     println!("mock Secrets Manager: {}", secrets.url());
     println!("fake Runtime API:     {}", runtime.address());
 
-    let mut vars = env(&[
-        ("region", "us-west-2-prod"),
-        ("apiDomain", &cresta.url()),
-        ("authDomain", &cresta.url()),
-        ("oauthSecretArn", SECRET_ARN),
-        ("virtualAgentName", VIRTUAL_AGENT),
-    ]);
-    vars.extend(secrets.env());
+    let vars = support::secret_env(&cresta, &secrets);
     let process = RuntimeProcess::spawn(&runtime.address(), &vars);
     let first_next = runtime.wait_next_calls(1, Duration::from_secs(10));
     let Some(first_next) = first_next.first() else {
