@@ -209,6 +209,10 @@ pub fn region_from_api_domain(domain: &str) -> Option<String> {
     let bytes = domain.as_bytes();
     let is_region_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
     for start in 0..bytes.len() {
+        // "api" is ASCII: a match can only start on a character boundary.
+        if !domain.is_char_boundary(start) {
+            continue;
+        }
         let rest = &domain[start..];
         if !(rest.starts_with("api-") || rest.starts_with("api.")) {
             continue;
@@ -516,6 +520,12 @@ mod tests {
             Some("customer-profile")
         );
         assert_eq!(region_from_api_domain("example.com"), None);
+        // Non-ASCII text no longer panics (found by the fuzzer).
+        assert_eq!(region_from_api_domain("é"), None);
+        assert_eq!(
+            region_from_api_domain("ünï.api-x.cresta.com").as_deref(),
+            Some("x")
+        );
         assert_eq!(region_from_api_domain("api..cresta.com"), None);
         let e = err(&[("apiDomain", "example.com"), ("apiKey", "k")]);
         assert_eq!(e.error_type(), "Config.InvalidApiDomain");

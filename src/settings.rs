@@ -130,7 +130,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         let mut scale = unit_nanos;
         for digit in frac.bytes().take(18) {
             scale /= 10;
-            nanos += u128::from(digit - b'0') * scale;
+            nanos = nanos.checked_add(u128::from(digit - b'0') * scale)?;
         }
         total = total.checked_add(nanos)?;
         rest = after;
@@ -176,6 +176,8 @@ mod tests {
             "1..5s",
             "1s2",
             "99999999999999999999h",
+            // Overflowed in the fraction (found by the fuzzer).
+            "340282366920938463463374607431768211.999us",
         ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
