@@ -135,8 +135,13 @@ fn request_token(
 /// that is not a positive number is an error.
 pub fn parse_token(body: &[u8]) -> Result<(String, Duration), Error> {
     let malformed = |why: String| Error::new(Category::Auth, "TokenMalformed", why);
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| malformed(format!("OAuth token answer is not JSON: {}", excerpt(body))))?;
+    // No excerpt of the body: it may hold a token in another format.
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        malformed(format!(
+            "OAuth token answer is not JSON ({} bytes)",
+            body.len()
+        ))
+    })?;
     let token = value
         .get("access_token")
         .and_then(Value::as_str)

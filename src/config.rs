@@ -291,11 +291,19 @@ pub fn base_url(name: &str, value: &str) -> Result<String, Error> {
         }
     }
     let host = host.to_ascii_lowercase();
-    let loopback = host == "localhost" || host.starts_with("127.");
+    // Only a real loopback address: `127.attacker.example` is a DNS name.
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
     match scheme.as_str() {
         "https" => {}
         "http" if loopback => {}
-        "http" => return Err(bad("plain http is only allowed for localhost and 127.*")),
+        "http" => {
+            return Err(bad(
+                "plain http is only allowed for localhost and 127.0.0.0/8 addresses",
+            ))
+        }
         _ => return Err(bad("the scheme must be https")),
     }
     Ok(match port {
@@ -554,6 +562,8 @@ mod tests {
         );
         for bad in [
             "http://api.cresta.com",
+            "http://127.attacker.example",
+            "http://127.0.0.1.nip.io",
             "ftp://api.cresta.com",
             "https://api.cresta.com/v1",
             "https://api.cresta.com?x=1",

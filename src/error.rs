@@ -82,12 +82,6 @@ impl Error {
     pub fn message(&self) -> &str {
         &self.message
     }
-
-    /// The same error with more context in front of the message.
-    pub fn context(mut self, prefix: &str) -> Self {
-        self.message = format!("{prefix}: {}", self.message);
-        self
-    }
 }
 
 impl fmt::Display for Error {

@@ -26,7 +26,9 @@ fn flatten_into(
     depth: usize,
 ) {
     for (key, value) in object {
-        let key = if prefix.is_empty() {
+        // Top level by depth, not by an empty prefix: under an empty key,
+        // `{"": {"b": 1}}` flattens to `_b`, never to a top-level `b`.
+        let key = if depth == 0 {
             key.clone()
         } else {
             format!("{prefix}_{key}")
@@ -99,6 +101,13 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(m, expect);
+    }
+
+    #[test]
+    fn an_empty_key_keeps_its_children_prefixed() {
+        let m = flat(json!({"": {"phoneNumber": "x"}, "phoneNumber": "+1"}));
+        assert_eq!(m["phoneNumber"], "+1");
+        assert_eq!(m["_phoneNumber"], "x");
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub fn is_retryable_status(status: u16) -> bool {
 /// plus up to 25% jitter, where `jitter` is uniform in `[0, 1)`.
 pub fn backoff(base: Duration, retry: u32, jitter: f64) -> Duration {
     let exp = base.saturating_mul(1u32 << retry.saturating_sub(1).min(20));
-    exp + exp.mul_f64(0.25 * jitter.clamp(0.0, 1.0))
+    let extra = Duration::try_from_secs_f64(exp.as_secs_f64() * 0.25 * jitter.clamp(0.0, 1.0))
+        .unwrap_or(Duration::MAX);
+    exp.saturating_add(extra)
 }
 
 /// A `Retry-After` value in delta-seconds (HTTP dates are not honoured:
@@ -81,8 +83,9 @@ mod tests {
             Duration::from_millis(400).mul_f64(1.249_999_75)
         );
         assert_eq!(backoff(base, 1, 7.0), Duration::from_millis(125));
-        // Huge retry numbers saturate instead of overflowing.
+        // Huge retry numbers and bases saturate instead of overflowing.
         assert!(backoff(base, 200, 0.5) > Duration::from_secs(1000));
+        assert_eq!(backoff(Duration::MAX, 10, 0.9), Duration::MAX);
     }
 
     #[test]

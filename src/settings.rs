@@ -82,9 +82,20 @@ fn invalid(name: &str, value: &str, expected: &str) -> Error {
     )
 }
 
+/// Longest accepted duration setting: a Lambda runs 15 minutes at most, and
+/// a day is plenty for a secret's cache life; larger values are mistakes.
+const MAX_DURATION_SETTING: Duration = Duration::from_secs(24 * 3600);
+
 fn duration_setting(name: &str, value: &str) -> Result<Duration, Error> {
     parse_duration(value.trim())
-        .ok_or_else(|| invalid(name, value, "a duration such as 100ms, 2s or 1m"))
+        .filter(|d| *d <= MAX_DURATION_SETTING)
+        .ok_or_else(|| {
+            invalid(
+                name,
+                value,
+                "a duration such as 100ms, 2s or 1m, at most 24h",
+            )
+        })
 }
 
 /// Parses Go's `time.ParseDuration` syntax (`300ms`, `1.5s`, `1h30m`, `0`);
@@ -210,6 +221,8 @@ mod tests {
             ("HTTP_RETRY_BASE_DELAY", "100"),
             ("HTTP_CLIENT_TIMEOUT", "0s"),
             ("SECRET_CACHE_TTL", "soon"),
+            ("HTTP_RETRY_BASE_DELAY", "5000000000000000h"),
+            ("SECRET_CACHE_TTL", "25h"),
         ] {
             let e = Settings::from_env(env(&[(k, v)])).unwrap_err();
             assert_eq!(e.error_type(), "Config.InvalidSetting");

@@ -88,7 +88,8 @@ fuzz_target!(|data: &[u8]| {
     // Whatever text reaches an error, its body for the Runtime API is JSON
     // that reads back as the same message and type.
     let msg = text(rest);
-    let err = Error::new(Category::Runtime, "Fuzz", msg.as_str()).context(&msg);
+    let err = Error::new(Category::Runtime, "Fuzz", msg.as_str());
+    assert!(!err.message().contains('\n'), "messages are one line");
     let body = ErrorBody::from_error(&err);
     let json = body.to_json();
     let back: serde_json::Value = serde_json::from_str(&json).unwrap();
