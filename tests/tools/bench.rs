@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use support::cresta::{MockCresta, Route, API_KEY};
 use support::runtime_api::{FakeRuntime, Outcome};
 use support::secrets_manager::MockSecretsManager;
@@ -283,29 +283,10 @@ fn count_env(var: &str, default: usize) -> usize {
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC` for now.
+/// `YYYY-MM-DD HH:MM:SS UTC` for now (from the function's own log clock).
 fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let t = connect_pstn_transfer::log::rfc3339_now();
+    format!("{} {} UTC", &t[..10], &t[11..19])
 }
 
 fn git(args: &[&str]) -> Option<String> {
