@@ -299,9 +299,9 @@ fn serve(
     crate::log::set_request_id(Some(&invocation.request_id));
     crate::trace::set(invocation.trace_id.as_deref());
     crate::debug!(
-        "invocation for {:?}, trace {:?}",
+        "invocation for {:?}, _X_AMZN_TRACE_ID={:?}",
         invocation.function_arn,
-        invocation.trace_id
+        std::env::var("_X_AMZN_TRACE_ID").unwrap_or_default()
     );
     if invocation.deadline_ms.is_none() {
         crate::warn!(

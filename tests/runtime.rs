@@ -278,12 +278,17 @@ fn json_logs_carry_the_request_id_and_parse() {
     assert!(lines
         .iter()
         .any(|l| l["level"] == "ERROR" && l["requestId"] == bad_id.as_str()));
-    assert!(
-        lines
-            .iter()
-            .any(|l| l["message"].as_str().unwrap().contains("Root=1-5759e988")),
-        "trace id logged at debug"
-    );
+    // Each invocation's trace id is in the process environment while it runs.
+    for id in [&ok_id, &bad_id] {
+        let expect = format!(
+            "_X_AMZN_TRACE_ID=\"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Id={id}\""
+        );
+        assert!(
+            lines.iter().any(|l| l["requestId"] == id.as_str()
+                && l["message"].as_str().unwrap().contains(&expect)),
+            "{expect} not logged: {log}"
+        );
+    }
     assert!(!log.contains(support::cresta::CLIENT_SECRET));
 }
 
