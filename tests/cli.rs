@@ -455,6 +455,17 @@ fn answers_connect_would_refuse_are_errors() {
     run.assert_error(&["Response.TooLarge", "32768"]);
 }
 
+/// API key auth against any base URL (for servers that are not the stand-in).
+fn api_key_env_for(url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let base = env(&[
+        ("region", "us-west-2-prod"),
+        ("apiDomain", url),
+        ("apiKey", API_KEY),
+        ("virtualAgentName", VIRTUAL_AGENT),
+    ]);
+    with(base, extra)
+}
+
 #[test]
 fn connection_refused_is_retried_then_reported() {
     let port = {
@@ -463,13 +474,10 @@ fn connection_refused_is_retried_then_reported() {
     };
     let run = run_test_mode(
         handoff().as_bytes(),
-        &env(&[
-            ("region", "us-west-2-prod"),
-            ("apiDomain", &format!("http://127.0.0.1:{port}")),
-            ("apiKey", API_KEY),
-            ("virtualAgentName", VIRTUAL_AGENT),
-            ("HTTP_RETRY_BASE_DELAY", "5ms"),
-        ]),
+        &api_key_env_for(
+            &format!("http://127.0.0.1:{port}"),
+            &[("HTTP_RETRY_BASE_DELAY", "5ms")],
+        ),
     );
     run.assert_error(&["Upstream.Connection", "4 attempts", "127.0.0.1"]);
 }
@@ -480,15 +488,14 @@ fn a_server_that_never_answers_times_out_per_attempt() {
         Server::start(|_| Reply::Delay(Duration::from_secs(60), Box::new(Reply::json(200, "{}"))));
     let run = run_test_mode(
         handoff().as_bytes(),
-        &env(&[
-            ("region", "us-west-2-prod"),
-            ("apiDomain", &silent.url()),
-            ("apiKey", API_KEY),
-            ("virtualAgentName", VIRTUAL_AGENT),
-            ("HTTP_CLIENT_TIMEOUT", "300ms"),
-            ("HTTP_MAX_RETRIES", "1"),
-            ("HTTP_RETRY_BASE_DELAY", "5ms"),
-        ]),
+        &api_key_env_for(
+            &silent.url(),
+            &[
+                ("HTTP_CLIENT_TIMEOUT", "300ms"),
+                ("HTTP_MAX_RETRIES", "1"),
+                ("HTTP_RETRY_BASE_DELAY", "5ms"),
+            ],
+        ),
     );
     run.assert_error(&["Upstream.Timeout", "2 attempts"]);
     assert_eq!(silent.requests().len(), 2);
@@ -500,15 +507,7 @@ fn the_eight_second_budget_bounds_everything() {
     // Default 10 s per-attempt timeout, but Connect's 8 s budget wins.
     let silent =
         Server::start(|_| Reply::Delay(Duration::from_secs(60), Box::new(Reply::json(200, "{}"))));
-    let run = run_test_mode(
-        handoff().as_bytes(),
-        &env(&[
-            ("region", "us-west-2-prod"),
-            ("apiDomain", &silent.url()),
-            ("apiKey", API_KEY),
-            ("virtualAgentName", VIRTUAL_AGENT),
-        ]),
-    );
+    let run = run_test_mode(handoff().as_bytes(), &api_key_env_for(&silent.url(), &[]));
     run.assert_error(&["Upstream.Timeout", "1 attempt"]);
     assert!(run.elapsed < Duration::from_millis(8_500), "{run:?}");
     assert!(run.elapsed >= Duration::from_millis(7_500), "{run:?}");
