@@ -26,3 +26,13 @@ pub mod runtime;
 pub mod secrets;
 pub mod settings;
 pub mod trace;
+
+/// An environment (or header) lookup over fixed pairs, for unit tests.
+#[cfg(test)]
+pub(crate) fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let owned: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| owned.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+}

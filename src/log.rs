@@ -118,8 +118,12 @@ pub fn register_secret(value: &str) {
 /// Replaces every registered secret, and whatever follows an
 /// `Authorization` scheme word, with `[REDACTED]`.
 pub fn redact(text: &str) -> String {
+    redact_with(&SECRETS.lock().unwrap_or_else(|e| e.into_inner()), text)
+}
+
+fn redact_with(secrets: &[String], text: &str) -> String {
     let mut out = text.to_string();
-    for secret in SECRETS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+    for secret in secrets {
         if out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), REDACTED);
         }
@@ -154,15 +158,7 @@ fn redact_after(text: &str, marker: &str) -> String {
 /// for the panic hook, which may run while that lock is held.
 pub fn try_redact(text: &str) -> Option<String> {
     let secrets = SECRETS.try_lock().ok()?;
-    let mut out = text.to_string();
-    for secret in secrets.iter() {
-        out = out.replace(secret.as_str(), REDACTED);
-    }
-    drop(secrets);
-    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
-        out = redact_after(&out, scheme);
-    }
-    Some(crate::error::one_line(&out))
+    Some(crate::error::one_line(&redact_with(&secrets, text)))
 }
 
 /// Whether a JSON key names a credential (for debug dumps of events).
@@ -319,14 +315,7 @@ mod tests {
 
     #[test]
     fn config_from_env() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::lookup;
         let c = LogConfig::from_env(env(&[]));
         assert_eq!((c.min_level, c.json), (Level::Info, false));
         let c = LogConfig::from_env(env(&[("DEBUG_LOGGING", "true")]));

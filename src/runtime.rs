@@ -435,14 +435,7 @@ mod tests {
 
     #[test]
     fn invocation_from_headers() {
-        let headers = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let headers = crate::lookup;
         let inv = Invocation::from_headers(headers(&[
             ("Lambda-Runtime-Aws-Request-Id", "8476a536"),
             ("Lambda-Runtime-Deadline-Ms", "1542409706888"),

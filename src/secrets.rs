@@ -385,14 +385,7 @@ mod tests {
 
     #[test]
     fn endpoint_override_order() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::lookup;
         assert_eq!(
             endpoint("eu-west-1", &env(&[])).unwrap(),
             "https://secretsmanager.eu-west-1.amazonaws.com"

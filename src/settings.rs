@@ -154,13 +154,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let owned: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| owned.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-    }
+    use crate::lookup as env;
 
     #[test]
     fn go_durations_parse() {
