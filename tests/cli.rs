@@ -583,7 +583,7 @@ fn version_is_the_version_file() {
 }
 
 #[test]
-fn sample_events_parse_and_resolve() {
+fn parameters_and_environment_combine() {
     for name in ["get_pstn_transfer_data", "get_handoff_data"] {
         let cresta = MockCresta::start();
         let mut ev: serde_json::Value = serde_json::from_str(&event(&[])).unwrap();
