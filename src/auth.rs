@@ -110,6 +110,7 @@ fn request_token(
             ("Content-Type", "application/json".to_string()),
         ],
         body: br#"{"grant_type":"client_credentials"}"#.to_vec(),
+        settings: "authDomain (or region)",
     };
     let resp = http.post(&req, deadline)?;
     if !resp.is_success() {

@@ -90,6 +90,10 @@ pub fn send(
         Action::PstnTransferData => "Cresta generatePSTNTransferData call",
         Action::HandoffData => "Cresta fetchAIAgentHandoff call",
     };
+    let settings = match auth {
+        ApiAuth::ApiKey(_) => "apiDomain (or region) and apiKey",
+        ApiAuth::Bearer(_) => "apiDomain (or region), and the token the OAuth endpoint issued",
+    };
     let req = Request {
         what,
         category: Category::Upstream,
@@ -99,6 +103,7 @@ pub fn send(
             ("Content-Type", "application/json".to_string()),
         ],
         body: body.to_string().into_bytes(),
+        settings,
     };
     http.post(&req, deadline)
 }

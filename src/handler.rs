@@ -10,7 +10,6 @@ use crate::error::{Category, Error};
 use crate::event::Event;
 use crate::flatten::to_answer;
 use crate::http::{HttpClient, Response};
-use crate::retry::RetryPolicy;
 use crate::secrets::SecretCache;
 use crate::settings::Settings;
 use serde_json::Value;
@@ -30,13 +29,7 @@ pub struct Handler {
 impl Handler {
     /// Builds the state from settings and an environment lookup.
     pub fn new(settings: Settings, env: Env) -> Handler {
-        let http = HttpClient::new(
-            RetryPolicy {
-                max_retries: settings.max_retries,
-                base_delay: settings.retry_base_delay,
-            },
-            settings.client_timeout,
-        );
+        let http = HttpClient::from_settings(&settings);
         Handler {
             secrets: SecretCache::new(settings.secret_cache_ttl),
             tokens: TokenCache::default(),

@@ -1,10 +1,15 @@
-//! The one HTTP layer: a process-wide keep-alive `ureq` agent, per-attempt
-//! timeouts, retries with backoff, `Retry-After`, a cap on response bodies,
-//! and the invocation's deadline over all of it.
+//! The one HTTP layer: a process-wide keep-alive `ureq` agent (assembled by
+//! [`crate::transport`]), per-attempt timeouts, retries with backoff,
+//! `Retry-After`, a cap on response bodies, and the invocation's deadline
+//! over all of it. Failures that no retry can mend (a refused certificate, a
+//! proxy's 407, a header that cannot be sent) are reported at once.
 
 use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::retry::{backoff, is_retryable_status, parse_retry_after, Jitter, RetryPolicy};
+use crate::settings::Settings;
+use crate::tls::TlsFailure;
+use crate::tunnel::{ProxyFailure, ProxyFailureKind};
 use std::cell::RefCell;
 use std::time::Duration;
 
@@ -21,6 +26,9 @@ pub struct Request<'a> {
     pub url: String,
     pub headers: Vec<(&'a str, String)>,
     pub body: Vec<u8>,
+    /// The settings the URL and headers come from, named when they cannot
+    /// be sent (e.g. "apiDomain (or region) and apiKey").
+    pub settings: &'a str,
 }
 
 /// A completed HTTP exchange (any status).
@@ -70,17 +78,38 @@ enum Attempt {
 }
 
 impl HttpClient {
-    /// Builds the agent once for the process.
-    pub fn new(policy: RetryPolicy, attempt_timeout: Duration) -> HttpClient {
+    /// Builds the agent once for the process, from its network settings.
+    pub fn from_settings(settings: &Settings) -> HttpClient {
+        let agent = crate::transport::outbound_agent(
+            &settings.trust,
+            &settings.proxies,
+            settings.connect_timeout,
+        );
+        HttpClient::with_agent(
+            agent,
+            RetryPolicy {
+                max_retries: settings.max_retries,
+                base_delay: settings.retry_base_delay,
+            },
+            settings.client_timeout,
+        )
+    }
+
+    /// A client over an agent built elsewhere (see [`crate::transport::build_agent`]).
+    pub fn with_agent(
+        agent: ureq::Agent,
+        policy: RetryPolicy,
+        attempt_timeout: Duration,
+    ) -> HttpClient {
         HttpClient {
-            agent: agent(),
+            agent,
             policy,
             attempt_timeout,
             jitter: RefCell::new(Jitter::from_entropy()),
         }
     }
 
-    /// The shared agent, for the Runtime API client.
+    /// The outbound agent.
     pub fn agent(&self) -> &ureq::Agent {
         &self.agent
     }
@@ -99,6 +128,9 @@ impl HttpClient {
         deadline: Deadline,
         retry_if: &dyn Fn(u16, &[u8]) -> bool,
     ) -> Result<Response, Error> {
+        if let Some(e) = unsendable(req) {
+            return Err(e);
+        }
         let max_attempts = self.policy.max_retries + 1;
         let mut attempt = 0;
         loop {
@@ -141,7 +173,10 @@ impl HttpClient {
                         ),
                     ))
                 }
-                Attempt::Failed(_) => (true, None),
+                Attempt::Failed(e) => match permanent_failure(req, e) {
+                    Some(err) => return Err(err),
+                    None => (true, None),
+                },
             };
             let mut out_of_time = false;
             if retryable && attempt < max_attempts {
@@ -212,59 +247,6 @@ impl HttpClient {
     }
 }
 
-/// The agent configuration every call uses: statuses are answers, not
-/// errors; redirects are never followed; no proxy from the environment (the
-/// Runtime API is local and Lambda has no proxy); IP literals resolved
-/// without a thread.
-pub fn agent() -> ureq::Agent {
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .proxy(None)
-        .user_agent(format!("connect-pstn-transfer/{}", crate::VERSION))
-        .build();
-    ureq::Agent::with_parts(
-        config,
-        ureq::unversioned::transport::DefaultConnector::new(),
-        LiteralResolver::default(),
-    )
-}
-
-/// Host names go to ureq's resolver, which runs `getaddrinfo` on a helper
-/// thread to bound it by the timeout; an IP literal (the Runtime API's
-/// `127.0.0.1:9001`, the tests' servers) needs no lookup and no thread.
-/// This uses ureq's semver-exempt `unversioned` API: Cargo.lock pins ureq,
-/// and an upgrade must re-check it.
-#[derive(Debug, Default)]
-struct LiteralResolver(ureq::unversioned::resolver::DefaultResolver);
-
-impl ureq::unversioned::resolver::Resolver for LiteralResolver {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: ureq::unversioned::transport::NextTimeout,
-    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
-        let literal = uri
-            .host()
-            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-            .and_then(|h| h.parse::<std::net::IpAddr>().ok());
-        let port = uri.port_u16().or(match uri.scheme_str() {
-            Some("https") => Some(443),
-            Some("http") => Some(80),
-            _ => None,
-        });
-        match (literal, port) {
-            (Some(ip), Some(port)) => {
-                let mut addrs = self.empty();
-                addrs.push(std::net::SocketAddr::new(ip, port));
-                Ok(addrs)
-            }
-            _ => self.0.resolve(uri, config, timeout),
-        }
-    }
-}
-
 fn describe(outcome: &Attempt) -> String {
     match outcome {
         Attempt::Answer { status, .. } => format!("status {status}"),
@@ -272,24 +254,111 @@ fn describe(outcome: &Attempt) -> String {
     }
 }
 
-fn transport_error(req: &Request<'_>, e: &ureq::Error, attempts: u32, out_of_time: bool) -> Error {
-    let reason = match e {
-        ureq::Error::Timeout(_) => "Timeout",
-        _ => "Connection",
+/// A request that cannot leave this process as it is: a URL that does not
+/// parse, or a header value with bytes HTTP forbids (CR, LF, other control
+/// characters). A local mistake, so a `Config` error naming what carries it,
+/// never retried and never reported as a connection failure.
+fn unsendable(req: &Request<'_>) -> Option<Error> {
+    let valid_url = req
+        .url
+        .parse::<ureq::http::Uri>()
+        .is_ok_and(|u| u.host().is_some_and(|h| !h.is_empty()));
+    if !valid_url {
+        return Some(Error::config(
+            "InvalidUrl",
+            format!(
+                "the {} cannot be sent: its URL is not a valid http(s) URL; check {}",
+                req.what, req.settings
+            ),
+        ));
+    }
+    for (name, value) in &req.headers {
+        if ureq::http::HeaderValue::from_str(value).is_err() {
+            return Some(Error::config(
+                "InvalidHeader",
+                format!(
+                    "the {} cannot be sent: its {name} header would hold a control character (CR, LF...) or another byte HTTP forbids; check {}",
+                    req.what, req.settings
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// A failure that retrying cannot mend, as the error to report: a refused
+/// TLS handshake (`*.Tls`), or a proxy's 407 (`*.ProxyAuthRequired`).
+fn permanent_failure(req: &Request<'_>, e: &ureq::Error) -> Option<Error> {
+    if let Some(tls) = find::<TlsFailure>(e) {
+        return Some(Error::new(
+            req.category,
+            "Tls",
+            format!(
+                "{} to {} refused: {tls} (a certificate problem is not retried)",
+                req.what,
+                host_of(&req.url)
+            ),
+        ));
+    }
+    match find::<ProxyFailure>(e) {
+        Some(p) if p.kind == ProxyFailureKind::AuthRequired => Some(proxy_error(req, p, 1, false)),
+        _ => None,
+    }
+}
+
+/// A typed failure carried by one of our connectors inside a ureq error.
+fn find<T: std::error::Error + 'static>(e: &ureq::Error) -> Option<&T> {
+    match e {
+        ureq::Error::Other(inner) => inner.downcast_ref::<T>(),
+        ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<T>()),
+        _ => None,
+    }
+}
+
+fn proxy_error(req: &Request<'_>, p: &ProxyFailure, attempts: u32, out_of_time: bool) -> Error {
+    let reason = match p.kind {
+        ProxyFailureKind::Unreachable => "ProxyUnreachable",
+        ProxyFailureKind::AuthRequired => "ProxyAuthRequired",
+        ProxyFailureKind::Refused(_) => "ProxyRefused",
+        ProxyFailureKind::Broken => "ProxyFailed",
     };
+    Error::new(
+        req.category,
+        reason,
+        format!(
+            "{} could not go through the proxy ({}): {p}",
+            req.what,
+            attempts_text(attempts, out_of_time)
+        ),
+    )
+}
+
+fn attempts_text(attempts: u32, out_of_time: bool) -> String {
     let plural = if attempts == 1 { "" } else { "s" };
     let stop = if out_of_time {
         ", stopped by the deadline"
     } else {
         ""
     };
+    format!("{attempts} attempt{plural}{stop}")
+}
+
+fn transport_error(req: &Request<'_>, e: &ureq::Error, attempts: u32, out_of_time: bool) -> Error {
+    if let Some(p) = find::<ProxyFailure>(e) {
+        return proxy_error(req, p, attempts, out_of_time);
+    }
+    let reason = match e {
+        ureq::Error::Timeout(_) => "Timeout",
+        _ => "Connection",
+    };
     Error::new(
         req.category,
         reason,
         format!(
-            "{} to {} failed after {attempts} attempt{plural}{stop}: {e}",
+            "{} to {} failed after {}: {e}",
             req.what,
-            host_of(&req.url)
+            host_of(&req.url),
+            attempts_text(attempts, out_of_time)
         ),
     )
 }

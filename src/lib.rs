@@ -4,7 +4,9 @@
 //!
 //! The data flows one way: [`event`] -> [`config`] -> credentials ([`secrets`],
 //! [`auth`]) -> [`cresta`] -> [`flatten`], driven by [`handler`] and, in Lambda,
-//! by the [`runtime`] loop. [`http`] is the one HTTP layer under all calls.
+//! by the [`runtime`] loop. [`http`] is the one HTTP layer under all calls;
+//! [`transport`] assembles its connections from [`trust`], [`proxy`],
+//! [`tunnel`] and [`tls`].
 
 /// The version from the repository's `VERSION` file, compiled in.
 pub const VERSION: &str = include_str!("../VERSION").trim_ascii();
@@ -21,11 +23,16 @@ pub mod event;
 pub mod flatten;
 pub mod handler;
 pub mod http;
+pub mod proxy;
 pub mod retry;
 pub mod runtime;
 pub mod secrets;
 pub mod settings;
+pub mod tls;
 pub mod trace;
+pub mod transport;
+pub mod trust;
+pub mod tunnel;
 
 /// An environment (or header) lookup over fixed pairs, for unit tests.
 #[cfg(test)]

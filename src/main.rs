@@ -55,11 +55,8 @@ fn runtime_mode() -> ExitCode {
     };
     let handler = Settings::from_env(|k| std::env::var(k).ok())
         .map(|s| Handler::new(s, Box::new(|k| std::env::var(k).ok())));
-    let agent = match &handler {
-        Ok(h) => h.http().agent().clone(),
-        Err(_) => connect_pstn_transfer::http::agent(),
-    };
-    let client = Client::new(agent, &api);
+    // The Runtime API's own agent: never proxied, whatever the environment says.
+    let client = Client::new(connect_pstn_transfer::transport::runtime_agent(), &api);
     let mut handler = match handler {
         Ok(h) => h,
         Err(e) => {

@@ -260,7 +260,7 @@ fn report_panic(url: &str, message: &str) {
         error_type: "Runtime.Panic".to_string(),
     }
     .to_json();
-    let _ = crate::http::agent()
+    let _ = crate::transport::runtime_agent()
         .post(url)
         .config()
         .timeout_global(Some(POST_TIMEOUT))

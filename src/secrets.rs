@@ -333,6 +333,7 @@ fn fetch(
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect(),
         body,
+        settings: "oauthSecretArn, AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL and the AWS_* credentials",
     };
     let resp = http.post_with(&req, deadline, &is_retryable)?;
     interpret(resp.status, &resp.body, &resp.attempts_note())

@@ -1,8 +1,11 @@
 //! Process-wide settings, read from the environment once at start-up:
-//! retry policy, timeouts, cache lifetimes and the DTMF characters. These are
-//! environment-only by contract, so a bad value fails start-up, not a call.
+//! retry policy, timeouts, cache lifetimes, the DTMF characters, and the
+//! network path (trust roots, proxies). These are environment-only by
+//! contract, so a bad value fails start-up, not a call.
 
 use crate::error::Error;
+use crate::proxy::Proxies;
+use crate::trust::Trust;
 use std::time::Duration;
 
 /// Settings that hold for every invocation of the process.
@@ -12,12 +15,21 @@ pub struct Settings {
     pub max_retries: u32,
     /// First backoff delay, doubled per retry (`HTTP_RETRY_BASE_DELAY`, default 100ms).
     pub retry_base_delay: Duration,
-    /// Bound on each HTTP attempt (`HTTP_CLIENT_TIMEOUT`, default 10s).
+    /// Bound on each HTTP attempt (`HTTP_CLIENT_TIMEOUT`, default 3s): short
+    /// enough that a stalled attempt leaves room for a retry in Connect's 8 s.
     pub client_timeout: Duration,
+    /// Bound on making a connection: TCP, a proxy's tunnel and the TLS
+    /// handshake (`HTTP_CONNECT_TIMEOUT`, default 2s, never above the
+    /// attempt's own bound).
+    pub connect_timeout: Duration,
     /// How long a fetched secret is reused (`SECRET_CACHE_TTL`, default 5m).
     pub secret_cache_ttl: Duration,
     /// Sent to Cresta as `supportedDtmfChars` (default `0123456789*`).
     pub supported_dtmf_chars: String,
+    /// Extra trust roots (`SSL_CERT_FILE`, `AWS_CA_BUNDLE`).
+    pub trust: Trust,
+    /// Egress proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`).
+    pub proxies: Proxies,
 }
 
 impl Default for Settings {
@@ -25,12 +37,22 @@ impl Default for Settings {
         Settings {
             max_retries: 3,
             retry_base_delay: Duration::from_millis(100),
-            client_timeout: Duration::from_secs(10),
+            client_timeout: DEFAULT_CLIENT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             secret_cache_ttl: Duration::from_secs(300),
             supported_dtmf_chars: "0123456789*".to_string(),
+            trust: Trust::default(),
+            proxies: Proxies::default(),
         }
     }
 }
+
+/// Connect's 8 s less the runtime's margin is 7.75 s: two stalled 3 s
+/// attempts and their backoff still leave time for a third, short one.
+pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A TCP + TLS set-up takes milliseconds even across regions; 2 s covers
+/// a slow proxy without eating the attempt that follows.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Highest accepted `HTTP_MAX_RETRIES`; the deadline bounds retries anyway.
 const MAX_RETRIES_LIMIT: u32 = 10;
@@ -62,6 +84,15 @@ impl Settings {
                 return Err(invalid("HTTP_CLIENT_TIMEOUT", &v, "a duration above zero"));
             }
         }
+        if let Some(v) = get("HTTP_CONNECT_TIMEOUT") {
+            s.connect_timeout = duration_setting("HTTP_CONNECT_TIMEOUT", &v)?;
+            if s.connect_timeout.is_zero() {
+                return Err(invalid("HTTP_CONNECT_TIMEOUT", &v, "a duration above zero"));
+            }
+        }
+        // Connecting is part of an attempt: an attempt bound set below the
+        // default connect bound (e.g. HTTP_CLIENT_TIMEOUT=1s) lowers it too.
+        s.connect_timeout = s.connect_timeout.min(s.client_timeout);
         if let Some(v) = get("SECRET_CACHE_TTL") {
             s.secret_cache_ttl = duration_setting("SECRET_CACHE_TTL", &v)?;
         }
@@ -71,6 +102,8 @@ impl Settings {
             }
             s.supported_dtmf_chars = v;
         }
+        s.trust = Trust::from_env(&get)?;
+        s.proxies = Proxies::from_env(&get)?;
         Ok(s)
     }
 }
@@ -195,6 +228,7 @@ mod tests {
             ("HTTP_MAX_RETRIES", "0"),
             ("HTTP_RETRY_BASE_DELAY", "5ms"),
             ("HTTP_CLIENT_TIMEOUT", "2s"),
+            ("HTTP_CONNECT_TIMEOUT", "500ms"),
             ("SECRET_CACHE_TTL", "1m"),
             ("supportedDtmfChars", "0123456789*#"),
         ]))
@@ -202,8 +236,23 @@ mod tests {
         assert_eq!(s.max_retries, 0);
         assert_eq!(s.retry_base_delay, Duration::from_millis(5));
         assert_eq!(s.client_timeout, Duration::from_secs(2));
+        assert_eq!(s.connect_timeout, Duration::from_millis(500));
         assert_eq!(s.secret_cache_ttl, Duration::from_secs(60));
         assert_eq!(s.supported_dtmf_chars, "0123456789*#");
+    }
+
+    #[test]
+    fn default_timeouts_leave_room_for_a_retry_in_connects_budget() {
+        let s = Settings::default();
+        let budget = Duration::from_millis(7750);
+        let backoff = s.retry_base_delay;
+        assert!(s.client_timeout * 2 + backoff < budget);
+        assert!(s.connect_timeout <= s.client_timeout);
+        let short = Settings::from_env(env(&[("HTTP_CLIENT_TIMEOUT", "1s")])).unwrap();
+        assert_eq!(short.connect_timeout, Duration::from_secs(1));
+        let long = Settings::from_env(env(&[("HTTP_CLIENT_TIMEOUT", "10s")])).unwrap();
+        assert_eq!(long.client_timeout, Duration::from_secs(10));
+        assert_eq!(long.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
     }
 
     #[test]
@@ -214,6 +263,10 @@ mod tests {
             ("HTTP_MAX_RETRIES", "1000"),
             ("HTTP_RETRY_BASE_DELAY", "100"),
             ("HTTP_CLIENT_TIMEOUT", "0s"),
+            ("HTTP_CONNECT_TIMEOUT", "0"),
+            ("HTTP_CONNECT_TIMEOUT", "2"),
+            ("HTTPS_PROXY", "ftp://proxy"),
+            ("SSL_CERT_FILE", "/nonexistent/ca.pem"),
             ("SECRET_CACHE_TTL", "soon"),
             ("HTTP_RETRY_BASE_DELAY", "5000000000000000h"),
             ("SECRET_CACHE_TTL", "25h"),

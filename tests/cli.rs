@@ -504,13 +504,32 @@ fn a_server_that_never_answers_times_out_per_attempt() {
 
 #[test]
 fn the_eight_second_budget_bounds_everything() {
-    // Default 10 s per-attempt timeout, but Connect's 8 s budget wins.
+    // A 10 s per-attempt timeout, but Connect's 8 s budget wins.
     let silent =
         Server::start(|_| Reply::Delay(Duration::from_secs(60), Box::new(Reply::json(200, "{}"))));
-    let run = run_test_mode(handoff().as_bytes(), &api_key_env_for(&silent.url(), &[]));
+    let env = api_key_env_for(&silent.url(), &[("HTTP_CLIENT_TIMEOUT", "10s")]);
+    let run = run_test_mode(handoff().as_bytes(), &env);
     run.assert_error(&["Upstream.Timeout", "1 attempt"]);
     assert!(run.elapsed < Duration::from_millis(8_500), "{run:?}");
     assert!(run.elapsed >= Duration::from_millis(7_500), "{run:?}");
+}
+
+#[test]
+fn default_timeouts_leave_room_for_a_retry_after_a_stalled_attempt() {
+    // The first attempt stalls; the default 3 s per-attempt bound ends it
+    // early enough that the retry answers inside Connect's 8 s.
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let server = Server::start(move |_| {
+        if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            Reply::Delay(Duration::from_secs(60), Box::new(Reply::json(200, "{}")))
+        } else {
+            Reply::json(200, r#"{"phoneNumber":"+1555","dtmfSequence":"1"}"#)
+        }
+    });
+    let run = run_test_mode(pstn().as_bytes(), &api_key_env_for(&server.url(), &[]));
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(server.requests().len(), 2);
+    assert!(run.elapsed < Duration::from_millis(7_750), "{run:?}");
 }
 
 #[test]

@@ -56,6 +56,15 @@ pub struct MockCresta {
 
 impl MockCresta {
     pub fn start() -> MockCresta {
+        Self::start_on(None)
+    }
+
+    /// The same stand-in over HTTPS (see `super::tls`).
+    pub fn start_tls(tls: Arc<rustls::ServerConfig>) -> MockCresta {
+        Self::start_on(Some(tls))
+    }
+
+    fn start_on(tls: Option<Arc<rustls::ServerConfig>>) -> MockCresta {
         let state = Arc::new(Mutex::new(State {
             scripts: HashMap::new(),
             clients: vec![(CLIENT_ID.into(), CLIENT_SECRET.into())],
@@ -64,7 +73,11 @@ impl MockCresta {
             token_lifetime: 3600,
         }));
         let shared = state.clone();
-        let server = Server::start(move |req| answer(&shared, req));
+        let handler = move |req: &Recorded| answer(&shared, req);
+        let server = match tls {
+            None => Server::start(handler),
+            Some(config) => Server::start_tls(config, handler),
+        };
         MockCresta { server, state }
     }
 

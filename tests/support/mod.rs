@@ -4,9 +4,11 @@
 #![allow(dead_code)]
 
 pub mod cresta;
+pub mod proxy;
 pub mod runtime_api;
 pub mod secrets_manager;
 pub mod server;
+pub mod tls;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;

@@ -39,6 +39,15 @@ pub struct MockSecretsManager {
 impl MockSecretsManager {
     /// Starts with `SECRET_ARN` holding the mock Cresta client credentials.
     pub fn start() -> MockSecretsManager {
+        Self::start_on(None)
+    }
+
+    /// The same stand-in over HTTPS (see `super::tls`).
+    pub fn start_tls(tls: Arc<rustls::ServerConfig>) -> MockSecretsManager {
+        Self::start_on(Some(tls))
+    }
+
+    fn start_on(tls: Option<Arc<rustls::ServerConfig>>) -> MockSecretsManager {
         let mut secrets = HashMap::new();
         secrets.insert(
             SECRET_ARN.to_string(),
@@ -52,7 +61,11 @@ impl MockSecretsManager {
             scripts: VecDeque::new(),
         }));
         let shared = state.clone();
-        let server = Server::start(move |req| answer(&shared, req));
+        let handler = move |req: &Recorded| answer(&shared, req);
+        let server = match tls {
+            None => Server::start(handler),
+            Some(config) => Server::start_tls(config, handler),
+        };
         MockSecretsManager { server, state }
     }
 

@@ -1,13 +1,19 @@
 //! A small scripted HTTP/1.1 server on 127.0.0.1 for tests, the demo and the
 //! benchmark: one thread per connection, keep-alive, every request recorded,
-//! and replies that can misbehave on purpose (resets, stalls, drips).
+//! and replies that can misbehave on purpose (resets, stalls, drips). It
+//! serves plain HTTP, or HTTPS with a certificate from `super::tls`.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A connection as the server sees it: TCP, or TLS over TCP.
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
 
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
@@ -103,30 +109,77 @@ type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 pub struct Server {
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    tls: bool,
+    connections: Arc<AtomicUsize>,
+    handshake_errors: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
-    /// Starts serving on an ephemeral loopback port.
+    /// Starts serving plain HTTP on an ephemeral loopback port.
     pub fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
+        Self::start_with(None, handler)
+    }
+
+    /// Starts serving HTTPS with `tls` (see `super::tls::TestPki::server_config`).
+    pub fn start_tls(
+        tls: Arc<rustls::ServerConfig>,
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        Self::start_with(Some(tls), handler)
+    }
+
+    fn start_with(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let server = Server {
+            addr,
+            requests: Arc::new(Mutex::new(Vec::new())),
+            tls: tls.is_some(),
+            connections: Arc::new(AtomicUsize::new(0)),
+            handshake_errors: Arc::new(Mutex::new(Vec::new())),
+        };
         let handler: Arc<Handler> = Arc::new(handler);
-        let recorded = requests.clone();
+        let shared = server.clone();
         std::thread::spawn(move || {
             for (n, stream) in listener.incoming().enumerate() {
                 let Ok(stream) = stream else { continue };
+                shared.connections.fetch_add(1, Ordering::SeqCst);
                 let handler = handler.clone();
-                let recorded = recorded.clone();
-                std::thread::spawn(move || serve(stream, n + 1, &*handler, &recorded));
+                let shared = shared.clone();
+                let tls = tls.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_nodelay(true);
+                    match tls {
+                        None => serve(stream, n + 1, &*handler, &shared.requests),
+                        Some(config) => match accept_tls(stream, config) {
+                            Ok(tls_stream) => serve(tls_stream, n + 1, &*handler, &shared.requests),
+                            Err(e) => shared.handshake_errors.lock().unwrap().push(e),
+                        },
+                    }
+                });
             }
         });
-        Server { addr, requests }
+        server
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://` when serving TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// TCP connections accepted so far; for a TLS server, each is one
+    /// handshake (a client that never retries shows exactly one).
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Why handshakes failed, as the server saw it (e.g. the client's alert).
+    pub fn handshake_errors(&self) -> Vec<String> {
+        self.handshake_errors.lock().unwrap().clone()
     }
 
     /// Every request so far.
@@ -148,24 +201,42 @@ impl Server {
     }
 }
 
-fn serve(stream: TcpStream, connection: usize, handler: &Handler, recorded: &Mutex<Vec<Recorded>>) {
-    let _ = stream.set_nodelay(true);
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
+/// Completes the server side of a TLS handshake, bounded in time.
+fn accept_tls(
+    mut tcp: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+) -> Result<rustls::StreamOwned<rustls::ServerConnection, TcpStream>, String> {
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut conn = rustls::ServerConnection::new(config).map_err(|e| e.to_string())?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).map_err(|e| e.to_string())?;
+    }
+    let _ = tcp.set_read_timeout(None);
+    Ok(rustls::StreamOwned::new(conn, tcp))
+}
+
+fn serve(
+    stream: impl Stream,
+    connection: usize,
+    handler: &Handler,
+    recorded: &Mutex<Vec<Recorded>>,
+) {
+    let mut reader = BufReader::new(stream);
     loop {
         let Some(req) = read_request(&mut reader, connection) else {
             return;
         };
         recorded.lock().unwrap().push(req.clone());
         let reply = handler(&req);
-        if !send(&mut writer, reply) {
-            let _ = writer.shutdown(std::net::Shutdown::Both);
+        let keep = send(reader.get_mut(), reply);
+        if reader.get_mut().flush().is_err() || !keep {
+            // Dropping the stream closes the connection.
             return;
         }
     }
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<Recorded> {
+fn read_request(reader: &mut BufReader<impl Read>, connection: usize) -> Option<Recorded> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
@@ -227,7 +298,7 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Writes a reply; false when the connection must close afterwards.
-fn send(w: &mut TcpStream, reply: Reply) -> bool {
+fn send(w: &mut dyn Write, reply: Reply) -> bool {
     match reply {
         Reply::Status {
             status,

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let base = format!("http://{}/2018-06-01/runtime", api.trim());
     let next = format!("{base}/invocation/next");
     // The function's own agent (same configuration and resolver).
-    let agent = connect_pstn_transfer::http::agent();
+    let agent = connect_pstn_transfer::transport::runtime_agent();
     loop {
         let mut resp = match agent
             .get(&next)
