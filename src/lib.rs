@@ -15,6 +15,7 @@ pub const VERSION: &str = include_str!("../VERSION").trim_ascii();
 pub mod log;
 
 pub mod auth;
+pub mod aws_endpoint;
 pub mod config;
 pub mod cresta;
 pub mod deadline;

@@ -3,7 +3,7 @@
 //! per-process cache so warm invocations make no Secrets Manager call.
 
 use crate::auth::ClientCredentials;
-use crate::config::{base_url, SecretArn};
+use crate::config::SecretArn;
 use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::http::{HttpClient, Request};
@@ -56,20 +56,20 @@ impl AwsCredentials {
     }
 }
 
-/// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, then `AWS_ENDPOINT_URL`, then the
-/// regional endpoint.
-pub fn endpoint(region: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, Error> {
-    let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-    if let Some(url) = get("AWS_ENDPOINT_URL_SECRETS_MANAGER") {
-        return base_url("AWS_ENDPOINT_URL_SECRETS_MANAGER", url.trim());
-    }
-    if let Some(url) = get("AWS_ENDPOINT_URL") {
-        return base_url("AWS_ENDPOINT_URL", url.trim());
-    }
-    base_url(
-        "oauthSecretArn region",
-        &format!("https://secretsmanager.{region}.amazonaws.com"),
-    )
+/// The Secrets Manager base URL for a secret: the deployer's override, or
+/// the regional host of the ARN's partition (see [`crate::aws_endpoint`]).
+pub fn endpoint(secret: &SecretArn, env: &dyn Fn(&str) -> Option<String>) -> Result<String, Error> {
+    let partition = crate::aws_endpoint::partition_of(&secret.arn)?;
+    crate::aws_endpoint::secrets_manager(partition, &secret.region, env)
+}
+
+/// `X-Amzn-Trace-Id` for an AWS call, as the AWS SDKs add it in Lambda: the
+/// invocation's trace id from `_X_AMZN_TRACE_ID` (set per invocation by the
+/// runtime loop), left out when absent or not sendable as a header.
+pub fn trace_header(env: &dyn Fn(&str) -> Option<String>) -> Option<(&'static str, String)> {
+    let id = env("_X_AMZN_TRACE_ID")?.trim().to_string();
+    let sendable = !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    sendable.then_some(("X-Amzn-Trace-Id", id))
 }
 
 /// Headers (signature included) and body of a signed request.
@@ -315,7 +315,7 @@ fn fetch(
     deadline: Deadline,
 ) -> Result<ClientCredentials, Error> {
     let aws = AwsCredentials::from_env(env)?;
-    let endpoint = endpoint(&secret.region, env)?;
+    let endpoint = endpoint(secret, env)?;
     let (headers, body) = signed_request(
         &aws,
         &secret.region,
@@ -328,9 +328,11 @@ fn fetch(
         what: "Secrets Manager GetSecretValue request",
         category: Category::Secrets,
         url: format!("{endpoint}/"),
+        // The trace header is not signed (SigV4 leaves it out, as the SDKs do).
         headers: headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.clone()))
+            .chain(trace_header(env))
             .collect(),
         body,
         settings: "oauthSecretArn, AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL and the AWS_* credentials",
@@ -385,35 +387,55 @@ mod tests {
     const PINNED_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/us-east-1/secretsmanager/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=e4a0ca7327bbe5df4c5c8eac3842af7ebefaea1fd6eb0cf622c34d5d6111e4a6";
 
     #[test]
-    fn endpoint_override_order() {
+    fn endpoint_override_order_and_partition() {
         let env = crate::lookup;
+        let arn = |a: &str| crate::config::parse_secret_arn(a).unwrap();
+        let gov = arn("arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x");
+        let cn = arn("arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:x");
         assert_eq!(
-            endpoint("eu-west-1", &env(&[])).unwrap(),
-            "https://secretsmanager.eu-west-1.amazonaws.com"
+            endpoint(&gov, &env(&[])).unwrap(),
+            "https://secretsmanager.us-gov-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            endpoint(&cn, &env(&[])).unwrap(),
+            "https://secretsmanager.cn-north-1.amazonaws.com.cn"
         );
         assert_eq!(
             endpoint(
-                "eu-west-1",
-                &env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")])
-            )
-            .unwrap(),
-            "http://127.0.0.1:4566"
-        );
-        assert_eq!(
-            endpoint(
-                "eu-west-1",
+                &cn,
                 &env(&[
                     ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
                     (
                         "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-                        "https://vpce-1.secretsmanager.eu-west-1.vpce.amazonaws.com"
+                        "https://vpce-1.secretsmanager.cn-north-1.vpce.amazonaws.com.cn"
                     )
                 ])
             )
             .unwrap(),
-            "https://vpce-1.secretsmanager.eu-west-1.vpce.amazonaws.com"
+            "https://vpce-1.secretsmanager.cn-north-1.vpce.amazonaws.com.cn"
         );
         assert!(AwsCredentials::from_env(&env(&[("AWS_ACCESS_KEY_ID", "a")])).is_err());
+    }
+
+    #[test]
+    fn the_trace_header_comes_from_the_invocation() {
+        let env = crate::lookup;
+        assert_eq!(trace_header(&env(&[])), None);
+        assert_eq!(trace_header(&env(&[("_X_AMZN_TRACE_ID", "")])), None);
+        assert_eq!(
+            trace_header(&env(&[(
+                "_X_AMZN_TRACE_ID",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+            )])),
+            Some((
+                "X-Amzn-Trace-Id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".into()
+            ))
+        );
+        assert_eq!(
+            trace_header(&env(&[("_X_AMZN_TRACE_ID", "Root=1\r\nX: y")])),
+            None
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    ConnectionDetails, Connector, DefaultConnector, NextTimeout, TcpConnector, Transport,
+    ConnectionDetails, Connector, NextTimeout, TcpConnector, Transport,
 };
 
 /// The outbound connector chain: tunnel (when proxied), TCP, TLS (for https).
@@ -63,8 +63,10 @@ pub fn build_agent(
     ureq::Agent::with_parts(config, connector, resolver)
 }
 
-/// The Runtime API's agent: no proxy, no TLS needed, IP literals resolved
-/// without a thread. Also used by the panic hook.
+/// The Runtime API's agent: plain TCP (the Runtime API is local HTTP), no
+/// proxy whatever the environment says, IP literals resolved without a
+/// thread. Also used by the panic hook. Not ureq's `DefaultConnector`: that
+/// would link a second TLS and proxy stack into the binary for nothing.
 pub fn runtime_agent() -> ureq::Agent {
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -72,7 +74,11 @@ pub fn runtime_agent() -> ureq::Agent {
         .proxy(None)
         .user_agent(format!("connect-pstn-transfer/{}", crate::VERSION))
         .build();
-    ureq::Agent::with_parts(config, DefaultConnector::new(), LiteralResolver::default())
+    ureq::Agent::with_parts(
+        config,
+        ().chain(TcpConnector::default()),
+        LiteralResolver::default(),
+    )
 }
 
 /// What is left of the connect timeout: the connectors after TCP share the
