@@ -94,11 +94,10 @@ pub fn secrets_manager(
     };
     // Secrets Manager's own rule: in these partitions the usual host name
     // already answers over IPv6, so dual-stack keeps it.
-    let keeps_usual_name = match (fips, partition.name) {
-        (_, "aws" | "aws-us-gov") => true,
-        (false, "aws-cn") => true,
-        _ => false,
-    };
+    let keeps_usual_name = matches!(
+        (fips, partition.name),
+        (_, "aws" | "aws-us-gov") | (false, "aws-cn")
+    );
     let suffix = if !dual_stack || keeps_usual_name {
         partition.dns_suffix
     } else {
