@@ -80,6 +80,13 @@ enum Attempt {
 impl HttpClient {
     /// Builds the agent once for the process, from its network settings.
     pub fn from_settings(settings: &Settings) -> HttpClient {
+        crate::debug!(
+            "network: Mozilla roots + {} certificate(s) from SSL_CERT_FILE/AWS_CA_BUNDLE; {}; connect timeout {}, attempt timeout {}",
+            settings.trust.extra_count(),
+            settings.proxies.describe(),
+            crate::log::ms(settings.connect_timeout),
+            crate::log::ms(settings.client_timeout)
+        );
         let agent = crate::transport::outbound_agent(
             &settings.trust,
             &settings.proxies,
@@ -381,6 +388,31 @@ mod tests {
         assert_eq!(host_of("https://a.b/v1/x:y"), "https://a.b");
         assert_eq!(host_of("http://127.0.0.1:9/"), "http://127.0.0.1:9");
         assert_eq!(host_of("https://a.b"), "https://a.b");
+    }
+
+    #[test]
+    fn requests_that_cannot_be_sent_are_config_errors_naming_the_settings() {
+        let req = |url: &str, value: &str| Request {
+            what: "test call",
+            category: Category::Upstream,
+            url: url.to_string(),
+            headers: vec![("Authorization", value.to_string())],
+            body: vec![],
+            settings: "apiDomain and apiKey",
+        };
+        assert!(unsendable(&req("https://a.b/v1/x:y", "ApiKey k")).is_none());
+        for (url, value, kind) in [
+            ("https://a.b/x", "ApiKey k\r\nX: y", "Config.InvalidHeader"),
+            ("https://a.b/x", "ApiKey k\u{7f}", "Config.InvalidHeader"),
+            ("https://a b/x", "ApiKey k", "Config.InvalidUrl"),
+            ("https:///x", "ApiKey k", "Config.InvalidUrl"),
+            ("not a url", "ApiKey k", "Config.InvalidUrl"),
+        ] {
+            let e = unsendable(&req(url, value)).unwrap();
+            assert_eq!(e.error_type(), kind, "{url} {value:?}");
+            assert!(e.message().contains("apiDomain and apiKey"), "{e}");
+            assert!(!e.message().contains("X: y"), "{e}");
+        }
     }
 
     #[test]
