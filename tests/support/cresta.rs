@@ -217,8 +217,12 @@ fn answer(state: &Mutex<State>, req: &Recorded) -> Reply {
 
 /// Standard base64, written here so the mock does not trust the code under test.
 pub fn base64(input: &str) -> String {
+    base64_bytes(input.as_bytes())
+}
+
+/// Standard base64 of bytes.
+pub fn base64_bytes(bytes: &[u8]) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = input.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let n = chunk

@@ -55,9 +55,17 @@ impl TestPki {
         }
     }
 
-    /// The CA certificate, PEM.
+    /// The CA certificate, PEM (written here: rcgen's `pem` feature would
+    /// bring a second base64 crate into the tree).
     pub fn ca_pem(&self) -> String {
-        self.ca.pem()
+        let b64 = super::cresta::base64_bytes(self.ca.der());
+        let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap());
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+        pem
     }
 
     /// Writes the CA certificate to a fresh file (for `SSL_CERT_FILE` or
