@@ -18,6 +18,7 @@ pub mod cresta;
 pub mod deadline;
 pub mod error;
 pub mod event;
+pub mod fence;
 pub mod flatten;
 pub mod handler;
 pub mod http;
