@@ -22,6 +22,7 @@ pub mod fence;
 pub mod flatten;
 pub mod handler;
 pub mod http;
+pub mod redact;
 pub mod retry;
 pub mod runtime;
 pub mod secrets;
