@@ -390,6 +390,11 @@ pub fn parse_virtual_agent(name: &str) -> Result<VirtualAgent, Error> {
         if segment.contains("..") || segment.to_ascii_lowercase().contains("%2e%2e") {
             return Err(bad("a segment contains '..'"));
         }
+        if decodes_to_traversal(segment) {
+            return Err(bad(
+                "a segment is '.', or percent-decodes to '..', '/' or '\\'",
+            ));
+        }
         if segment
             .chars()
             .any(|ch| ch.is_control() || ch.is_whitespace() || ch == '?' || ch == '#')
@@ -404,6 +409,54 @@ pub fn parse_virtual_agent(name: &str) -> Result<VirtualAgent, Error> {
         profile: profile.to_string(),
         agent: agent.to_string(),
     })
+}
+
+/// Whether a path segment is `.`, or contains `\\`, or, percent-decoded
+/// once or more (a server may decode again), contains `..`, `/` or `\\`:
+/// `.%2e`, `%2E.`, `%2f`, `%5c`, `%252e%252e`.
+fn decodes_to_traversal(segment: &str) -> bool {
+    let mut bytes = segment.as_bytes().to_vec();
+    if bytes == b"." {
+        return true;
+    }
+    loop {
+        let bad = bytes.windows(2).any(|w| w == b"..")
+            || bytes.contains(&b'/')
+            || bytes.contains(&b'\\')
+            || bytes == b".";
+        if bad {
+            return true;
+        }
+        let decoded = percent_decode(&bytes);
+        // Each round that changes anything makes the text shorter: bounded.
+        if decoded == bytes {
+            return false;
+        }
+        bytes = decoded;
+    }
+}
+
+/// `%XX` (any case) decoded; everything else kept as is.
+fn percent_decode(bytes: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| Some(hex(*bytes.get(i + 1)?)? << 4 | hex(*bytes.get(i + 2)?)?))
+            .flatten();
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Validates `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME` (any AWS partition).
@@ -666,6 +719,16 @@ mod tests {
             "customers/c/profiles/%2E%2e/virtualAgents/v",
             "customers/c/profiles/p/virtualAgents/v\0",
             "customers/c/profiles/p/virtualAgents/v?x",
+            "customers/c/profiles/.%2e/virtualAgents/v",
+            "customers/c/profiles/%2e./virtualAgents/v",
+            "customers/c/profiles/%2E%2e/virtualAgents/v",
+            "customers/c/profiles/a%2fb/virtualAgents/v",
+            "customers/c/profiles/a%2Fb/virtualAgents/v",
+            "customers/c/profiles/a%5cb/virtualAgents/v",
+            "customers/c/profiles/a\\b/virtualAgents/v",
+            "customers/c/profiles/%252e%252e/virtualAgents/v",
+            "customers/./profiles/p/virtualAgents/v",
+            "customers/%2e/profiles/p/virtualAgents/v",
         ] {
             let e = parse_virtual_agent(bad).unwrap_err();
             assert_eq!(e.error_type(), "Config.InvalidVirtualAgentName", "{bad}");

@@ -393,7 +393,10 @@ mod tests {
         let python_json = "p@ss\\/w\\\"rd \\u00e9+x\\ty\\ud83d\\ude00";
         for echoed in [
             secret.to_string(),
-            serde_json::to_string(secret).unwrap().trim_matches('"').to_string(),
+            serde_json::to_string(secret)
+                .unwrap()
+                .trim_matches('"')
+                .to_string(),
             python_json.to_string(),
             encode(secret, false, false),
             encode(secret, true, false),
