@@ -151,7 +151,7 @@ pub fn interpret(action: Action, resp: &Response) -> Result<BTreeMap<String, Str
         )));
     };
     match action {
-        Action::PstnTransferData => Ok(flatten(&object)),
+        Action::PstnTransferData => flatten(&object),
         Action::HandoffData => handoff_answer(&object).map_err(malformed),
     }
 }
