@@ -55,6 +55,8 @@ fn flatten_into(
 
 fn collision(key: &str) -> Error {
     const SHOWN: usize = 100;
+    // Redacted before it is cut, like every excerpt (see `error::excerpt`).
+    let key = crate::redact::redact(key);
     let shown = match key.char_indices().nth(SHOWN) {
         Some((cut, _)) => format!("{}...", &key[..cut]),
         None => key.to_string(),
