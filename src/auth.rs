@@ -42,6 +42,9 @@ pub fn reuse_for(expires_in: Duration) -> Duration {
 
 struct CachedToken {
     token: String,
+    /// The secret that obtained it: a flow that names the same client id
+    /// with a secret of its own must not be handed this token.
+    secret: String,
     reuse_until: Instant,
 }
 
@@ -52,11 +55,11 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
-    /// A cached, still fresh token for this client.
-    pub fn get(&self, auth_base: &str, client_id: &str) -> Option<&str> {
+    /// A cached, still fresh token for this client id and secret.
+    pub fn get(&self, auth_base: &str, creds: &ClientCredentials) -> Option<&str> {
         self.entries
-            .get(&(auth_base.to_string(), client_id.to_string()))
-            .filter(|t| Instant::now() < t.reuse_until)
+            .get(&(auth_base.to_string(), creds.id.clone()))
+            .filter(|t| t.secret == creds.secret && Instant::now() < t.reuse_until)
             .map(|t| t.token.as_str())
     }
 
@@ -84,6 +87,7 @@ impl TokenCache {
             (auth_base.to_string(), creds.id.clone()),
             CachedToken {
                 token: token.clone(),
+                secret: creds.secret.clone(),
                 reuse_until: now + reuse_for(lifetime),
             },
         );

@@ -2,6 +2,7 @@
 //! one validated [`Config`]. Pure: no I/O, so every rule is unit-tested here.
 
 use crate::error::Error;
+use crate::fence::{Fence, ALLOWED_HOSTS_VAR};
 use std::collections::BTreeMap;
 
 /// The two things a contact flow can ask for.
@@ -188,6 +189,15 @@ pub fn resolve(
         }
     };
 
+    // 9. The deployer's credentials go only where the deployer allows.
+    fence_credentials(
+        parameters,
+        env,
+        &credentials,
+        (&api_base, api_domain.is_some()),
+        auth_base.as_deref(),
+    )?;
+
     let metadata_parameters = parameters
         .iter()
         .filter(|(k, _)| !CONFIG_KEYS.contains(&k.as_str()))
@@ -202,6 +212,48 @@ pub fn resolve(
         credentials,
         metadata_parameters,
     })
+}
+
+/// Refuses (`Config.UntrustedHost`) to send a credential the event did not
+/// supply itself to a host outside the [`Fence`]. `api` is the API base URL
+/// and whether `apiDomain` chose it; `auth_base` is set for OAuth.
+fn fence_credentials(
+    parameters: &BTreeMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+    credentials: &CredentialSource,
+    api: (&str, bool),
+    auth_base: Option<&str>,
+) -> Result<(), Error> {
+    let from_parameters = |key: &str| parameters.get(key).is_some_and(|v| !v.trim().is_empty());
+    let (flow_owned, secret_name) = match credentials {
+        CredentialSource::ApiKey(_) => (from_parameters("apiKey"), "API key"),
+        CredentialSource::Client { .. } => (
+            from_parameters("oauthClientId") && from_parameters("oauthClientSecret"),
+            "OAuth client secret",
+        ),
+        // The secret named by an ARN, even one from Parameters, is the deployer's.
+        CredentialSource::Secret(_) => (false, "OAuth client secret (from oauthSecretArn)"),
+    };
+    if flow_owned {
+        return Ok(());
+    }
+    let env_bases: Vec<String> = ["apiDomain", "authDomain"]
+        .into_iter()
+        .filter_map(|k| {
+            let v = env(k)?;
+            base_url(k, v.trim()).ok()
+        })
+        .collect();
+    let fence = Fence::new(&env_bases, env(ALLOWED_HOSTS_VAR).as_deref())?;
+    let (api_base, api_chosen) = api;
+    let api_variable = if api_chosen { "apiDomain" } else { "region" };
+    match auth_base {
+        None => fence.check(api_base, api_variable, secret_name),
+        Some(auth_base) => {
+            fence.check(auth_base, "authDomain", secret_name)?;
+            fence.check(api_base, api_variable, "OAuth token")
+        }
+    }
 }
 
 /// The first group of `api[-.]([a-z0-9-]+)\.cresta\.(ai|com)`, searched anywhere.
@@ -338,6 +390,11 @@ pub fn parse_virtual_agent(name: &str) -> Result<VirtualAgent, Error> {
         if segment.contains("..") || segment.to_ascii_lowercase().contains("%2e%2e") {
             return Err(bad("a segment contains '..'"));
         }
+        if decodes_to_traversal(segment) {
+            return Err(bad(
+                "a segment is '.', or percent-decodes to '..', '/' or '\\'",
+            ));
+        }
         if segment
             .chars()
             .any(|ch| ch.is_control() || ch.is_whitespace() || ch == '?' || ch == '#')
@@ -352,6 +409,54 @@ pub fn parse_virtual_agent(name: &str) -> Result<VirtualAgent, Error> {
         profile: profile.to_string(),
         agent: agent.to_string(),
     })
+}
+
+/// Whether a path segment is `.`, or contains `\\`, or, percent-decoded
+/// once or more (a server may decode again), contains `..`, `/` or `\\`:
+/// `.%2e`, `%2E.`, `%2f`, `%5c`, `%252e%252e`.
+fn decodes_to_traversal(segment: &str) -> bool {
+    let mut bytes = segment.as_bytes().to_vec();
+    if bytes == b"." {
+        return true;
+    }
+    loop {
+        let bad = bytes.windows(2).any(|w| w == b"..")
+            || bytes.contains(&b'/')
+            || bytes.contains(&b'\\')
+            || bytes == b".";
+        if bad {
+            return true;
+        }
+        let decoded = percent_decode(&bytes);
+        // Each round that changes anything makes the text shorter: bounded.
+        if decoded == bytes {
+            return false;
+        }
+        bytes = decoded;
+    }
+}
+
+/// `%XX` (any case) decoded; everything else kept as is.
+fn percent_decode(bytes: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| Some(hex(*bytes.get(i + 1)?)? << 4 | hex(*bytes.get(i + 2)?)?))
+            .flatten();
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Validates `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME` (any AWS partition).
@@ -614,6 +719,16 @@ mod tests {
             "customers/c/profiles/%2E%2e/virtualAgents/v",
             "customers/c/profiles/p/virtualAgents/v\0",
             "customers/c/profiles/p/virtualAgents/v?x",
+            "customers/c/profiles/.%2e/virtualAgents/v",
+            "customers/c/profiles/%2e./virtualAgents/v",
+            "customers/c/profiles/%2E%2e/virtualAgents/v",
+            "customers/c/profiles/a%2fb/virtualAgents/v",
+            "customers/c/profiles/a%2Fb/virtualAgents/v",
+            "customers/c/profiles/a%5cb/virtualAgents/v",
+            "customers/c/profiles/a\\b/virtualAgents/v",
+            "customers/c/profiles/%252e%252e/virtualAgents/v",
+            "customers/./profiles/p/virtualAgents/v",
+            "customers/%2e/profiles/p/virtualAgents/v",
         ] {
             let e = parse_virtual_agent(bad).unwrap_err();
             assert_eq!(e.error_type(), "Config.InvalidVirtualAgentName", "{bad}");
@@ -687,6 +802,168 @@ mod tests {
                 parse_secret_arn(bad).unwrap_err().error_type(),
                 "Config.InvalidSecretArn",
                 "{bad}"
+            );
+        }
+    }
+
+    const BASE: [(&str, &str); 2] = [("action", "get_handoff_data"), ("virtualAgentName", AGENT)];
+    const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:name-AbCd";
+
+    /// `resolve` with the action and agent in Parameters, plus `p`.
+    fn resolve_base(p: &[(&str, &str)], e: &[(&str, &str)]) -> Result<Config, Error> {
+        let mut all = BASE.to_vec();
+        all.extend_from_slice(p);
+        resolve_with(&all, e)
+    }
+
+    fn untrusted(p: &[(&str, &str)], e: &[(&str, &str)]) -> Error {
+        let e = resolve_base(p, e).unwrap_err();
+        assert_eq!(e.error_type(), "Config.UntrustedHost", "{e}");
+        e
+    }
+
+    #[test]
+    fn env_api_key_with_a_flow_chosen_api_domain_is_refused() {
+        let e = untrusted(
+            &[("apiDomain", "api-x.cresta.com.evil.example")],
+            &[("apiKey", "k-env"), ("region", "us-west-2-prod")],
+        );
+        assert!(e
+            .message()
+            .contains("apiDomain host api-x.cresta.com.evil.example"));
+        assert!(e.message().contains("API key"));
+        // The region alone (no apiDomain) builds a Cresta host: allowed.
+        let c = resolve_base(
+            &[("region", "eu-central-1-prod")],
+            &[("apiKey", "k-env"), ("apiDomain", "")],
+        )
+        .unwrap();
+        assert_eq!(c.api_base, "https://api.eu-central-1-prod.cresta.com");
+    }
+
+    #[test]
+    fn env_oauth_credentials_or_a_secret_with_a_flow_chosen_auth_domain_are_refused() {
+        let creds: [&[(&str, &str)]; 3] = [
+            &[("oauthClientId", "id"), ("oauthClientSecret", "s-env")],
+            &[("oauthSecretArn", ARN)],
+            // One half from the flow is not enough: the secret is the deployer's.
+            &[("oauthClientSecret", "s-env")],
+        ];
+        for env in creds {
+            let mut env = env.to_vec();
+            env.push(("region", "us-west-2-prod"));
+            let e = untrusted(
+                &[
+                    ("apiDomain", "api.us-west-2-prod.cresta.com"),
+                    ("authDomain", "auth.evil.example"),
+                    ("oauthClientId", "flow-id"),
+                ],
+                &env,
+            );
+            assert!(
+                e.message().contains("authDomain host auth.evil.example"),
+                "{e}"
+            );
+            // Cresta's auth host but a foreign API host: the token is fenced too.
+            let e = untrusted(
+                &[
+                    ("apiDomain", "api-x.evil.example"),
+                    ("region", "us-west-2-prod"),
+                    ("authDomain", "auth.us-west-2-prod.cresta.ai"),
+                    ("oauthClientId", "flow-id"),
+                ],
+                &env,
+            );
+            assert!(e.message().contains("OAuth token"), "{e}");
+        }
+        // A secret ARN given by the flow still yields the deployer's secret.
+        untrusted(
+            &[
+                ("oauthSecretArn", ARN),
+                ("apiDomain", "api.us-west-2-prod.cresta.com"),
+                ("authDomain", "auth.evil.example"),
+            ],
+            &[],
+        );
+    }
+
+    #[test]
+    fn flow_owned_credentials_go_where_the_flow_says() {
+        for creds in [
+            &[("apiKey", "flow-key")][..],
+            &[("oauthClientId", "i"), ("oauthClientSecret", "flow-secret")],
+        ] {
+            let mut p = creds.to_vec();
+            p.extend([
+                ("apiDomain", "https://api-x.partner.example"),
+                ("authDomain", "https://auth.partner.example"),
+                ("region", "r"),
+            ]);
+            let c = resolve_base(
+                &p,
+                &[("apiKey", "env-key"), ("oauthClientSecret", "env-secret")],
+            )
+            .unwrap();
+            assert_eq!(c.api_base, "https://api-x.partner.example");
+        }
+    }
+
+    #[test]
+    fn environment_domains_and_allowed_hosts_widen_the_fence() {
+        let env_key = [("apiKey", "k-env"), ("region", "r")];
+        // The environment's own apiDomain (a loopback stand-in in tests).
+        let mut e = env_key.to_vec();
+        e.push(("apiDomain", "http://127.0.0.1:4000"));
+        assert!(resolve_base(&[], &e).is_ok());
+        // The same address chosen by the flow on another port is not it.
+        untrusted(&[("apiDomain", "http://127.0.0.1:4001")], &e);
+        // CRESTA_ALLOWED_HOSTS: exact, host:port, .suffix.
+        for (list, host, ok) in [
+            ("127.0.0.1", "http://127.0.0.1:4001", true),
+            ("127.0.0.1:4002", "http://127.0.0.1:4001", false),
+            ("api.partner.example", "api.partner.example", true),
+            ("api.partner.example", "x.api.partner.example", false),
+            (".partner.example", "api-eu.partner.example", true),
+            (".partner.example", "partner.example", false),
+            (".partner.example", "api.partnerexample", false),
+        ] {
+            let mut e = env_key.to_vec();
+            e.push(("CRESTA_ALLOWED_HOSTS", list));
+            let r = resolve_base(&[("apiDomain", host)], &e);
+            assert_eq!(r.is_ok(), ok, "{list} {host}: {r:?}");
+        }
+        let mut e = env_key.to_vec();
+        e.push(("CRESTA_ALLOWED_HOSTS", "https://x"));
+        let err = resolve_base(&[], &e).unwrap_err();
+        assert_eq!(err.error_type(), "Config.InvalidSetting");
+    }
+
+    #[test]
+    fn region_derived_and_customer_specific_cresta_hosts_are_allowed() {
+        for (p, api, auth) in [
+            (
+                &[("region", "us-west-2-prod")][..],
+                "https://api.us-west-2-prod.cresta.com",
+                "https://auth.us-west-2-prod.cresta.ai",
+            ),
+            (
+                &[("region", "voice-prod")],
+                "https://api.voice-prod.cresta.com",
+                "https://auth.us-west-2-prod.cresta.ai",
+            ),
+            (
+                &[
+                    ("apiDomain", "api-acme-main.cresta.com"),
+                    ("authDomain", "auth.acme.cresta.ai"),
+                ],
+                "https://api-acme-main.cresta.com",
+                "https://auth.acme.cresta.ai",
+            ),
+        ] {
+            let c = resolve_base(p, &[("oauthSecretArn", ARN)]).unwrap();
+            assert_eq!(
+                (c.api_base.as_str(), c.auth_base.as_deref()),
+                (api, Some(auth))
             );
         }
     }

@@ -36,6 +36,21 @@ fn operation(action: Action) -> &'static str {
     }
 }
 
+/// A path segment with every byte outside RFC 3986's unreserved set
+/// percent-encoded: whatever passed validation, the segment stays one
+/// segment and means what it says (`%` itself becomes `%25`).
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The URL and JSON body of the call for `config.action`.
 pub fn build_call(
     config: &Config,
@@ -56,9 +71,11 @@ pub fn build_call(
             metadata.insert("version".into(), Value::String(crate::VERSION.into()));
             (
                 format!(
-                    "{}/v1/{}:generatePSTNTransferData",
+                    "{}/v1/customers/{}/profiles/{}/virtualAgents/{}:generatePSTNTransferData",
                     config.api_base,
-                    agent.name()
+                    encode_segment(&agent.customer),
+                    encode_segment(&agent.profile),
+                    encode_segment(&agent.agent)
                 ),
                 json!({
                     "callId": contact_id,
@@ -70,7 +87,9 @@ pub fn build_call(
         Action::HandoffData => (
             format!(
                 "{}/v1/customers/{}/profiles/{}/handoffs:fetchAIAgentHandoff",
-                config.api_base, agent.customer, agent.profile
+                config.api_base,
+                encode_segment(&agent.customer),
+                encode_segment(&agent.profile)
             ),
             json!({ "correlationId": contact_id }),
         ),
@@ -137,7 +156,7 @@ pub fn interpret(action: Action, resp: &Response) -> Result<BTreeMap<String, Str
         )));
     };
     match action {
-        Action::PstnTransferData => Ok(flatten(&object)),
+        Action::PstnTransferData => flatten(&object),
         Action::HandoffData => handoff_answer(&object).map_err(malformed),
     }
 }
@@ -243,6 +262,29 @@ mod tests {
             "https://api.us-west-2-prod.cresta.com/v1/customers/c/profiles/p/handoffs:fetchAIAgentHandoff"
         );
         assert_eq!(body, json!({"correlationId": "c-1"}));
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(encode_segment("walter-dev_1.x~"), "walter-dev_1.x~");
+        assert_eq!(encode_segment("é"), "%C3%A9");
+        assert_eq!(encode_segment("a:b@c"), "a%3Ab%40c");
+        assert_eq!(encode_segment("50%"), "50%25");
+        let (mut config, event) = setup("get_pstn_transfer_data");
+        config.virtual_agent =
+            crate::config::parse_virtual_agent("customers/ünï/profiles/p%41;x/virtualAgents/a'b")
+                .unwrap();
+        let (url, _) = build_call(&config, &event, "c-1", "x");
+        assert_eq!(
+            url,
+            "https://api.us-west-2-prod.cresta.com/v1/customers/%C3%BCn%C3%AF/profiles/p%2541%3Bx/virtualAgents/a%27b:generatePSTNTransferData"
+        );
+        config.action = Action::HandoffData;
+        let (url, _) = build_call(&config, &event, "c-1", "x");
+        assert_eq!(
+            url,
+            "https://api.us-west-2-prod.cresta.com/v1/customers/%C3%BCn%C3%AF/profiles/p%2541%3Bx/handoffs:fetchAIAgentHandoff"
+        );
     }
 
     #[test]

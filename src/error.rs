@@ -99,11 +99,12 @@ pub fn one_line(s: &str) -> String {
         .collect()
 }
 
-/// A short, one-line excerpt of a body for error messages.
+/// A short, one-line excerpt of a body for error messages. Redacted whole
+/// before it is cut, so a credential echoed near the cut leaves no piece.
 pub fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 300;
     let text = String::from_utf8_lossy(body);
-    let text = one_line(text.trim());
+    let text = crate::redact::redact(&one_line(text.trim()));
     if text.is_empty() {
         return "(empty body)".to_string();
     }
@@ -136,6 +137,20 @@ mod tests {
         let long = vec![b'x'; 1000];
         assert_eq!(excerpt(&long).len(), 303);
         assert_eq!(excerpt(b"\xff<html>\n</html>"), "\u{fffd}<html> </html>");
+    }
+
+    #[test]
+    fn excerpt_redacts_before_cutting() {
+        let secret = "excerpt-cut-secret-0123456789";
+        crate::redact::register_secret(secret);
+        for offset in 280..310 {
+            let body = format!("{}{secret}tail", "x".repeat(offset));
+            let out = excerpt(body.as_bytes());
+            for piece in secret.as_bytes().windows(8) {
+                let piece = std::str::from_utf8(piece).unwrap();
+                assert!(!out.contains(piece), "offset {offset}: {piece} in {out}");
+            }
+        }
     }
 
     #[test]

@@ -12,11 +12,14 @@ const MAX_DEPTH: usize = 32;
 
 /// Flattens an object: nested objects become `parent_child` keys, strings stay,
 /// numbers and booleans become their JSON text, null becomes `""`, arrays
-/// become their JSON text.
-pub fn flatten(object: &Map<String, Value>) -> BTreeMap<String, String> {
+/// become their JSON text. Two values that flatten onto one key
+/// (`{"a_b": "1", "a": {"b": "2"}}`) are `Upstream.KeyCollision`: which one
+/// won would depend on key order, and the flow would read a value Cresta
+/// did not mean for that key.
+pub fn flatten(object: &Map<String, Value>) -> Result<BTreeMap<String, String>, Error> {
     let mut out = BTreeMap::new();
-    flatten_into(&mut out, "", object, 0);
-    out
+    flatten_into(&mut out, "", object, 0)?;
+    Ok(out)
 }
 
 fn flatten_into(
@@ -24,7 +27,7 @@ fn flatten_into(
     prefix: &str,
     object: &Map<String, Value>,
     depth: usize,
-) {
+) -> Result<(), Error> {
     for (key, value) in object {
         // Top level by depth, not by an empty prefix: under an empty key,
         // `{"": {"b": 1}}` flattens to `_b`, never to a top-level `b`.
@@ -33,19 +36,36 @@ fn flatten_into(
         } else {
             format!("{prefix}_{key}")
         };
-        match value {
-            Value::Object(inner) if depth < MAX_DEPTH => flatten_into(out, &key, inner, depth + 1),
-            Value::String(s) => {
-                out.insert(key, s.clone());
+        let text = match value {
+            Value::Object(inner) if depth < MAX_DEPTH => {
+                flatten_into(out, &key, inner, depth + 1)?;
+                continue;
             }
-            Value::Null => {
-                out.insert(key, String::new());
-            }
-            other => {
-                out.insert(key, other.to_string());
-            }
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        if out.contains_key(&key) {
+            return Err(collision(&key));
         }
+        out.insert(key, text);
     }
+    Ok(())
+}
+
+fn collision(key: &str) -> Error {
+    const SHOWN: usize = 100;
+    // Redacted before it is cut, like every excerpt (see `error::excerpt`).
+    let key = crate::redact::redact(key);
+    let shown = match key.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}...", &key[..cut]),
+        None => key.to_string(),
+    };
+    Error::new(
+        Category::Upstream,
+        "KeyCollision",
+        format!("Cresta's answer has two values for the flattened key {shown:?} (a nested key and a key with underscores); refusing to pick one"),
+    )
 }
 
 /// Serializes the flat map, refusing an answer Connect would reject.
@@ -76,7 +96,7 @@ mod tests {
     use serde_json::json;
 
     fn flat(v: Value) -> BTreeMap<String, String> {
-        flatten(v.as_object().unwrap())
+        flatten(v.as_object().unwrap()).unwrap()
     }
 
     #[test]
@@ -108,6 +128,26 @@ mod tests {
         let m = flat(json!({"": {"phoneNumber": "x"}, "phoneNumber": "+1"}));
         assert_eq!(m["phoneNumber"], "+1");
         assert_eq!(m["_phoneNumber"], "x");
+    }
+
+    #[test]
+    fn keys_that_flatten_onto_one_another_are_an_error() {
+        for v in [
+            json!({"a_b": "1", "a": {"b": "2"}}),
+            json!({"a": {"b": "2"}, "a_b": "1"}),
+            json!({"a": {"b_c": 1}, "a_b": {"c": 2}}),
+            json!({"": {"b": 1}, "_b": 2}),
+        ] {
+            let e = flatten(v.as_object().unwrap()).unwrap_err();
+            assert_eq!(e.error_type(), "Upstream.KeyCollision", "{v}");
+            assert!(
+                e.message().contains("\"a_b\"") || e.message().contains("_b"),
+                "{e}"
+            );
+        }
+        // The same key under different parents is no collision.
+        let m = flat(json!({"a": {"x": 1}, "b": {"x": 2}, "a_y": 3}));
+        assert_eq!(m.len(), 3);
     }
 
     #[test]

@@ -124,7 +124,7 @@ impl Handler {
             None => self.secret_creds(secret_arn, deadline)?,
         };
         let (token, token_cached) = loop {
-            if let Some(t) = self.tokens.get(auth_base, &creds.id) {
+            if let Some(t) = self.tokens.get(auth_base, &creds) {
                 break (t.to_string(), true);
             }
             match self.tokens.fetch(&self.http, auth_base, &creds, deadline) {

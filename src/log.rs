@@ -1,10 +1,13 @@
 //! Log lines on stderr: `[LEVEL] message` text, or one JSON object per line
 //! when Lambda's advanced logging asks for it. Every line passes through
-//! [`redact`], so no registered credential is ever written.
+//! [`crate::redact`], so no registered credential is ever written.
 
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Redaction lives in [`crate::redact`]; these names stay for callers.
+pub use crate::redact::{is_sensitive_key, redact, redact_json, register_secret, try_redact};
 
 /// Severity, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,13 +72,6 @@ impl LogConfig {
 
 static CONFIG: OnceLock<LogConfig> = OnceLock::new();
 static REQUEST_ID: Mutex<String> = Mutex::new(String::new());
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Most secrets remembered for redaction; the oldest is forgotten first.
-const MAX_SECRETS: usize = 64;
-/// Values shorter than this are not redacted (they would garble every line).
-const MIN_SECRET_LEN: usize = 4;
-const REDACTED: &str = "[REDACTED]";
 
 /// Sets the configuration; only the first call counts.
 pub fn init(config: LogConfig) {
@@ -96,106 +92,6 @@ pub fn set_request_id(id: Option<&str>) {
     let mut current = REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
     current.clear();
     current.push_str(id.unwrap_or(""));
-}
-
-/// Remembers a credential value so that no later line can contain it.
-pub fn register_secret(value: &str) {
-    if value.len() < MIN_SECRET_LEN {
-        return;
-    }
-    let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    if secrets.iter().any(|s| s == value) {
-        return;
-    }
-    if secrets.len() >= MAX_SECRETS {
-        secrets.remove(0);
-    }
-    secrets.push(value.to_string());
-    // Longest first, so a secret containing another is replaced whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-}
-
-/// Replaces every registered secret, and whatever follows an
-/// `Authorization` scheme word, with `[REDACTED]`.
-pub fn redact(text: &str) -> String {
-    redact_with(&SECRETS.lock().unwrap_or_else(|e| e.into_inner()), text)
-}
-
-fn redact_with(secrets: &[String], text: &str) -> String {
-    let mut out = text.to_string();
-    for secret in secrets {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), REDACTED);
-        }
-    }
-    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
-        out = redact_after(&out, scheme);
-    }
-    out
-}
-
-fn redact_after(text: &str, marker: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(marker) {
-        let (head, tail) = rest.split_at(at + marker.len());
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == '}')
-            .unwrap_or(tail.len());
-        if end > 0 && !tail[..end].starts_with(REDACTED) {
-            out.push_str(REDACTED);
-        } else {
-            out.push_str(&tail[..end]);
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Like [`redact`], but gives up (`None`) instead of waiting for a lock:
-/// for the panic hook, which may run while that lock is held.
-pub fn try_redact(text: &str) -> Option<String> {
-    let secrets = SECRETS.try_lock().ok()?;
-    Some(crate::error::one_line(&redact_with(&secrets, text)))
-}
-
-/// Whether a JSON key names a credential (for debug dumps of events).
-pub fn is_sensitive_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
-        "secret",
-        "apikey",
-        "api_key",
-        "token",
-        "password",
-        "authorization",
-        "credential",
-    ]
-    .iter()
-    .any(|needle| k.contains(needle))
-}
-
-/// A copy of `value` with every sensitive key's value replaced.
-pub fn redact_json(value: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = if is_sensitive_key(k) && !v.is_null() {
-                        Value::String(REDACTED.to_string())
-                    } else {
-                        redact_json(v)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(redact_json).collect()),
-        other => other.clone(),
-    }
 }
 
 /// Writes one line at `level` (after the level check and redaction).
@@ -283,35 +179,6 @@ macro_rules! error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn registered_secrets_and_auth_schemes_are_redacted() {
-        register_secret("s3cr3t-value-for-log-test");
-        let line = redact("body had s3cr3t-value-for-log-test and Bearer abc.def, Basic Zm9v");
-        assert_eq!(
-            line,
-            "body had [REDACTED] and Bearer [REDACTED], Basic [REDACTED]"
-        );
-    }
-
-    #[test]
-    fn short_values_are_not_registered() {
-        register_secret("ab");
-        assert_eq!(redact("abc"), "abc");
-    }
-
-    #[test]
-    fn sensitive_json_keys_are_redacted_at_any_depth() {
-        let v = json!({"Parameters": {"apiKey": "k", "oauthClientSecret": "s", "action": "a"},
-                       "list": [{"access_token": "t"}], "oauthClientId": "id"});
-        let r = redact_json(&v);
-        assert_eq!(r["Parameters"]["apiKey"], "[REDACTED]");
-        assert_eq!(r["Parameters"]["oauthClientSecret"], "[REDACTED]");
-        assert_eq!(r["Parameters"]["action"], "a");
-        assert_eq!(r["list"][0]["access_token"], "[REDACTED]");
-        assert_eq!(r["oauthClientId"], "id");
-    }
 
     #[test]
     fn config_from_env() {

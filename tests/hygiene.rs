@@ -224,3 +224,148 @@ fn no_credential_in_runtime_logs_or_error_posts() {
         }
     }
 }
+
+/// A client secret no other text of the test shares 8 characters with.
+const ECHOED_SECRET: &str = "zq9-Echo-Secret-77Kx3vW0pLm4";
+/// Errors keep this many characters of a body (`error::excerpt`).
+const EXCERPT_LIMIT: usize = 300;
+
+/// Offsets that put the secret before, across and after the excerpt's cut.
+fn offsets() -> std::ops::RangeInclusive<usize> {
+    EXCERPT_LIMIT - ECHOED_SECRET.len() - 3..=EXCERPT_LIMIT + 3
+}
+
+/// A token endpoint answer of `offset` filler characters, then the secret.
+fn echo_at(offset: usize) -> Reply {
+    let body = format!("{}{ECHOED_SECRET} and more after it", "x".repeat(offset));
+    Reply::raw(401, "text/plain", body.as_bytes())
+}
+
+fn echo_env(cresta: &MockCresta) -> Vec<(String, String)> {
+    cresta.set_client(CLIENT_ID, ECHOED_SECRET);
+    debug(support::with_env(
+        support::oauth_env(cresta),
+        &[("oauthClientSecret", ECHOED_SECRET)],
+    ))
+}
+
+/// No 8-character piece of `secret` anywhere in `text`.
+fn assert_no_piece(what: &str, secret: &str, text: &str) {
+    for piece in secret.as_bytes().windows(8) {
+        let piece = std::str::from_utf8(piece).unwrap();
+        assert!(!text.contains(piece), "{what}: {piece:?} leaked:\n{text}");
+    }
+}
+
+#[test]
+fn an_echo_around_the_excerpt_cut_leaves_no_piece_in_test_mode() {
+    let cresta = MockCresta::start();
+    let env = echo_env(&cresta);
+    for offset in offsets() {
+        cresta.script(Route::Token, vec![echo_at(offset)]);
+        let run = run_test_mode(event(&[("action", "get_handoff_data")]).as_bytes(), &env);
+        run.assert_error(&["Auth.TokenRejected", "xxx"]);
+        assert!(run.stderr.contains("[DEBUG]"), "{run:?}");
+        assert_no_piece(
+            &format!("offset {offset}"),
+            ECHOED_SECRET,
+            &format!("{}\n{}", run.stdout, run.stderr),
+        );
+    }
+}
+
+#[test]
+fn an_echo_around_the_excerpt_cut_leaves_no_piece_in_runtime_mode() {
+    let cresta = MockCresta::start();
+    let rt = FakeRuntime::start();
+    let mut env = echo_env(&cresta);
+    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    let proc = RuntimeProcess::spawn(&rt.address(), &env);
+    let mut n = 0;
+    for offset in offsets() {
+        cresta.script(Route::Token, vec![echo_at(offset)]);
+        rt.push(
+            &event(&[("action", "get_handoff_data")]),
+            Duration::from_secs(8),
+        );
+        n += 1;
+        rt.wait_outcomes(n, Duration::from_secs(20));
+    }
+    // The secret's escaped and encoded forms, echoed by the API.
+    let encoded = ECHOED_SECRET.replace('-', "%2D");
+    for form in [encoded.as_str(), &format!("\\\"{ECHOED_SECRET}\\\"")] {
+        cresta.script(
+            Route::Handoff,
+            vec![Reply::json(400, &format!(r#"{{"error":"{form}"}}"#))],
+        );
+        rt.push(
+            &event(&[("action", "get_handoff_data")]),
+            Duration::from_secs(8),
+        );
+        n += 1;
+        rt.wait_outcomes(n, Duration::from_secs(20));
+    }
+    let outcomes = rt.outcomes();
+    let log = proc.finish();
+    assert_eq!(outcomes.len(), n, "{log}");
+    assert!(log.contains("\"DEBUG\""), "{log}");
+    assert_no_piece("runtime log", ECHOED_SECRET, &log);
+    for o in &outcomes {
+        assert!(!o.ok);
+        assert_no_piece(
+            "error post",
+            ECHOED_SECRET,
+            &String::from_utf8_lossy(&o.body),
+        );
+    }
+    assert_eq!(
+        outcomes.last().unwrap().error_type.as_deref(),
+        Some("Upstream.Status400")
+    );
+}
+
+/// 200 tokens in one process, each a new credential to remember: the first
+/// ones (the session token, the first bearer token) are still redacted.
+#[test]
+fn two_hundred_tokens_later_the_first_session_token_is_still_redacted() {
+    let cresta = MockCresta::start();
+    let sm = MockSecretsManager::start();
+    let rt = FakeRuntime::start();
+    let proc = RuntimeProcess::spawn(&rt.address(), &secrets_env(&cresta, &sm));
+    for i in 0..200 {
+        // The cached token is refused: one more token for each invocation.
+        cresta.revoke_tokens();
+        rt.push(
+            &event(&[("action", "get_handoff_data")]),
+            Duration::from_secs(8),
+        );
+        rt.wait_outcomes(i + 1, Duration::from_secs(20));
+    }
+    let tokens = cresta.issued_tokens();
+    assert!(tokens.len() >= 200, "{} tokens", tokens.len());
+    let echo = format!("session {SESSION_TOKEN} first token {}", tokens[0]);
+    cresta.script(
+        Route::Handoff,
+        vec![Reply::raw(400, "text/plain", echo.as_bytes())],
+    );
+    rt.push(
+        &event(&[("action", "get_handoff_data")]),
+        Duration::from_secs(8),
+    );
+    let outcomes = rt.wait_outcomes(201, Duration::from_secs(20));
+    let log = proc.finish();
+    assert_eq!(outcomes.len(), 201, "{log}");
+    assert!(outcomes[..200].iter().all(|o| o.ok), "{log}");
+    let last = &outcomes[200];
+    assert_eq!(
+        last.error_type.as_deref(),
+        Some("Upstream.Status400"),
+        "{log}"
+    );
+    let body = String::from_utf8_lossy(&last.body);
+    assert!(
+        body.contains("session [REDACTED] first token [REDACTED]"),
+        "{body}"
+    );
+    assert_clean("200 tokens", &format!("{log}\n{body}"), &cresta);
+}
