@@ -5,7 +5,7 @@
 use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::retry::{backoff, is_retryable_status, parse_retry_after, Jitter, RetryPolicy};
-use std::cell::RefCell;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Largest response body read; a larger one is an error, not an allocation.
@@ -56,7 +56,8 @@ pub struct HttpClient {
     agent: ureq::Agent,
     policy: RetryPolicy,
     attempt_timeout: Duration,
-    jitter: RefCell<Jitter>,
+    /// Shared by concurrent invocations (Lambda Managed Instances).
+    jitter: Mutex<Jitter>,
 }
 
 /// What one attempt gave.
@@ -76,7 +77,7 @@ impl HttpClient {
             agent: agent(),
             policy,
             attempt_timeout,
-            jitter: RefCell::new(Jitter::from_entropy()),
+            jitter: Mutex::new(Jitter::from_entropy()),
         }
     }
 
@@ -149,7 +150,10 @@ impl HttpClient {
                     backoff(
                         self.policy.base_delay,
                         attempt,
-                        self.jitter.borrow_mut().next_unit(),
+                        self.jitter
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .next_unit(),
                     )
                 });
                 if deadline.allows(wait) {
@@ -212,6 +216,10 @@ impl HttpClient {
     }
 }
 
+/// Idle connections kept, per host and overall: enough for every worker of
+/// `AWS_LAMBDA_MAX_CONCURRENCY` (see `runtime::MAX_WORKERS`) to keep its own.
+const MAX_IDLE_CONNECTIONS: usize = 1600;
+
 /// The agent configuration every call uses: statuses are answers, not
 /// errors; redirects are never followed; no proxy from the environment (the
 /// Runtime API is local and Lambda has no proxy); IP literals resolved
@@ -221,6 +229,10 @@ pub fn agent() -> ureq::Agent {
         .http_status_as_error(false)
         .max_redirects(0)
         .proxy(None)
+        // Concurrent invocations each hold a connection to the same hosts;
+        // keep them all for reuse (ureq keeps 3 per host by default).
+        .max_idle_connections(MAX_IDLE_CONNECTIONS)
+        .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
         .user_agent(format!("connect-pstn-transfer/{}", crate::VERSION))
         .build();
     ureq::Agent::with_parts(

@@ -21,10 +21,12 @@ pub mod event;
 pub mod flatten;
 pub mod handler;
 pub mod http;
+pub mod invocation;
 pub mod retry;
 pub mod runtime;
 pub mod secrets;
 pub mod settings;
+pub mod single_flight;
 pub mod trace;
 
 /// An environment (or header) lookup over fixed pairs, for unit tests.

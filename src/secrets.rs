@@ -8,8 +8,10 @@ use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::http::{HttpClient, Request};
 use crate::retry::is_retryable_status;
+use crate::single_flight::Flights;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The Lambda execution role's credentials, as Lambda puts them in the environment.
@@ -259,10 +261,13 @@ pub fn interpret(
     Ok(creds)
 }
 
-/// Secrets by ARN, reused for the configured TTL.
+/// Secrets by ARN, reused for the configured TTL and shared by concurrent
+/// invocations: those that need a secret at the same time wait for one
+/// `GetSecretValue` (single flight).
 pub struct SecretCache {
     ttl: Duration,
-    entries: HashMap<String, (ClientCredentials, Instant)>,
+    entries: Mutex<HashMap<String, (ClientCredentials, Instant)>>,
+    flights: Flights<String, (ClientCredentials, bool)>,
 }
 
 /// The cache never holds more than this many secrets.
@@ -273,37 +278,62 @@ impl SecretCache {
     pub fn new(ttl: Duration) -> SecretCache {
         SecretCache {
             ttl,
-            entries: HashMap::new(),
+            entries: Mutex::new(HashMap::new()),
+            flights: Flights::default(),
         }
     }
 
-    /// Drops a secret that may have been rotated.
-    pub fn forget(&mut self, arn: &str) {
-        self.entries.remove(arn);
+    fn entries(&self) -> MutexGuard<'_, HashMap<String, (ClientCredentials, Instant)>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The credentials, and whether they came from the cache.
+    /// Drops a secret that may have been rotated, unless another invocation
+    /// has re-read it already (`stale` is what the caller had).
+    pub fn forget(&self, arn: &str, stale: &ClientCredentials) {
+        let mut entries = self.entries();
+        if entries.get(arn).is_some_and(|(c, _)| c == stale) {
+            entries.remove(arn);
+        }
+    }
+
+    fn cached(&self, arn: &str) -> Option<ClientCredentials> {
+        self.entries()
+            .get(arn)
+            .filter(|(_, fetched)| fetched.elapsed() < self.ttl)
+            .map(|(c, _)| c.clone())
+    }
+
+    /// The credentials, and whether they came from the cache. Concurrent
+    /// callers for the same secret share one fetch, each waiting until its
+    /// own deadline; the fetch carries the trace id of the one that made it.
     pub fn get(
-        &mut self,
+        &self,
         http: &HttpClient,
         secret: &SecretArn,
         env: &dyn Fn(&str) -> Option<String>,
+        trace_id: Option<&str>,
         deadline: Deadline,
     ) -> Result<(ClientCredentials, bool), Error> {
-        if let Some((creds, fetched)) = self.entries.get(&secret.arn) {
-            if fetched.elapsed() < self.ttl {
-                return Ok((creds.clone(), true));
-            }
+        if let Some(creds) = self.cached(&secret.arn) {
+            return Ok((creds, true));
         }
-        let creds = fetch(http, secret, env, deadline)?;
-        if !self.ttl.is_zero() {
-            if self.entries.len() >= MAX_ENTRIES {
-                self.entries.clear();
-            }
-            self.entries
-                .insert(secret.arn.clone(), (creds.clone(), Instant::now()));
-        }
-        Ok((creds, false))
+        self.flights
+            .run(&secret.arn, deadline, "Secrets Manager request", || {
+                // A fetch that ended just before this one began may have
+                // filled the cache.
+                if let Some(creds) = self.cached(&secret.arn) {
+                    return Ok((creds, true));
+                }
+                let creds = fetch(http, secret, env, trace_id, deadline)?;
+                if !self.ttl.is_zero() {
+                    let mut entries = self.entries();
+                    if entries.len() >= MAX_ENTRIES {
+                        entries.clear();
+                    }
+                    entries.insert(secret.arn.clone(), (creds.clone(), Instant::now()));
+                }
+                Ok((creds, false))
+            })
     }
 }
 
@@ -312,6 +342,7 @@ fn fetch(
     http: &HttpClient,
     secret: &SecretArn,
     env: &dyn Fn(&str) -> Option<String>,
+    trace_id: Option<&str>,
     deadline: Deadline,
 ) -> Result<ClientCredentials, Error> {
     let aws = AwsCredentials::from_env(env)?;
@@ -331,6 +362,8 @@ fn fetch(
         headers: headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.clone()))
+            // Not signed, as the AWS SDKs do: X-Ray may rewrite it.
+            .chain(trace_id.map(|t| ("X-Amzn-Trace-Id", t.to_string())))
             .collect(),
         body,
     };
