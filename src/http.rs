@@ -220,6 +220,10 @@ impl HttpClient {
 /// `AWS_LAMBDA_MAX_CONCURRENCY` (see `runtime::MAX_WORKERS`) to keep its own.
 const MAX_IDLE_CONNECTIONS: usize = 1600;
 
+/// Per-connection buffers: the input one bounds a response's headers.
+const INPUT_BUFFER_BYTES: usize = 32 * 1024;
+const OUTPUT_BUFFER_BYTES: usize = 16 * 1024;
+
 /// The agent configuration every call uses: statuses are answers, not
 /// errors; redirects are never followed; no proxy from the environment (the
 /// Runtime API is local and Lambda has no proxy); IP literals resolved
@@ -233,6 +237,12 @@ pub fn agent() -> ureq::Agent {
         // keep them all for reuse (ureq keeps 3 per host by default).
         .max_idle_connections(MAX_IDLE_CONNECTIONS)
         .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
+        // ureq fills both buffers of every connection (128 KB each by
+        // default): with a connection per worker that is most of the RSS.
+        // Requests and response headers here are a few KB; bodies stream.
+        .input_buffer_size(INPUT_BUFFER_BYTES)
+        .output_buffer_size(OUTPUT_BUFFER_BYTES)
+        .max_response_header_size(INPUT_BUFFER_BYTES - 1)
         .user_agent(format!("connect-pstn-transfer/{}", crate::VERSION))
         .build();
     ureq::Agent::with_parts(
