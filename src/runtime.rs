@@ -519,6 +519,25 @@ mod tests {
     }
 
     #[test]
+    fn each_worker_thread_has_its_own_invocation_in_flight() {
+        set_in_flight(Some("http://rt/invocation/main/error".into()));
+        let other = std::thread::spawn(|| {
+            let before = set_in_flight(Some("http://rt/invocation/other/error".into()));
+            (before, set_in_flight(None))
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            other,
+            (None, Some("http://rt/invocation/other/error".to_string()))
+        );
+        assert_eq!(
+            set_in_flight(None).as_deref(),
+            Some("http://rt/invocation/main/error")
+        );
+    }
+
+    #[test]
     fn max_concurrency_sets_the_workers() {
         assert_eq!(workers(None).unwrap(), 1);
         assert_eq!(workers(Some("1")).unwrap(), 1);
