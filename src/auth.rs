@@ -280,6 +280,47 @@ mod tests {
         }
     }
 
+    fn creds(secret: &str) -> ClientCredentials {
+        ClientCredentials {
+            id: "client".into(),
+            secret: secret.into(),
+        }
+    }
+
+    #[test]
+    fn a_cached_token_goes_only_to_the_same_credentials() {
+        let cache = TokenCache::default();
+        let base = "https://auth.example";
+        cache.store(
+            base,
+            &creds("right-secret"),
+            "tok-1",
+            Duration::from_secs(3600),
+        );
+        assert_eq!(
+            cache.get(base, &creds("right-secret")).as_deref(),
+            Some("tok-1")
+        );
+        assert_eq!(cache.get(base, &creds("other-secret")), None);
+        assert_eq!(
+            cache.get("https://other.example", &creds("right-secret")),
+            None
+        );
+    }
+
+    #[test]
+    fn forgetting_a_refused_token_keeps_a_newer_one() {
+        let cache = TokenCache::default();
+        let base = "https://auth.example";
+        let c = creds("s3cret");
+        cache.store(base, &c, "tok-new", Duration::from_secs(3600));
+        // Another invocation already replaced the token this one was refused.
+        cache.forget(base, &c.id, "tok-old");
+        assert_eq!(cache.get(base, &c).as_deref(), Some("tok-new"));
+        cache.forget(base, &c.id, "tok-new");
+        assert_eq!(cache.get(base, &c), None);
+    }
+
     #[test]
     fn debug_never_shows_the_secret() {
         let c = ClientCredentials {

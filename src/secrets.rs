@@ -499,6 +499,29 @@ mod tests {
     }
 
     #[test]
+    fn forgetting_a_rotated_secret_keeps_one_read_since() {
+        let cache = SecretCache::new(Duration::from_secs(300));
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:s";
+        let (old, new) = (
+            ClientCredentials {
+                id: "id".into(),
+                secret: "old-secret".into(),
+            },
+            ClientCredentials {
+                id: "id".into(),
+                secret: "new-secret".into(),
+            },
+        );
+        cache
+            .entries()
+            .insert(arn.into(), (new.clone(), Instant::now()));
+        cache.forget(arn, &old);
+        assert_eq!(cache.cached(arn), Some(new.clone()));
+        cache.forget(arn, &new);
+        assert_eq!(cache.cached(arn), None);
+    }
+
+    #[test]
     fn throttling_sent_as_400_is_retryable() {
         assert!(is_retryable(400, br#"{"__type":"ThrottlingException"}"#));
         assert!(is_retryable(
