@@ -216,11 +216,14 @@ mod tests {
             let leader = s.spawn(|| {
                 flights.run(&KEY, long(), "test fetch", || {
                     started.wait();
-                    while flights.waiting(&KEY) == 0 {
+                    let guard = long();
+                    while flights.waiting(&KEY) == 0 && !guard.remaining().is_zero() {
                         std::thread::sleep(Duration::from_millis(1));
                     }
-                    // The waiter's 50 ms pass while the fetch goes on.
-                    std::thread::sleep(Duration::from_millis(300));
+                    // The fetch goes on until the waiter has given up.
+                    while flights.waiting(&KEY) > 0 && !guard.remaining().is_zero() {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
                     Ok(1)
                 })
             });
@@ -242,7 +245,8 @@ mod tests {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     flights.run(&KEY, long(), "test fetch", || {
                         started.wait();
-                        while flights.waiting(&KEY) == 0 {
+                        let guard = long();
+                        while flights.waiting(&KEY) == 0 && !guard.remaining().is_zero() {
                             std::thread::sleep(Duration::from_millis(1));
                         }
                         panic!("fetch failed hard")
