@@ -340,6 +340,7 @@ pub fn run(handler: Handler, client: &Client, workers: usize) -> Error {
             return e;
         }
     }
+    drop(failed);
     start.wait();
     failure
         .recv()
