@@ -9,7 +9,7 @@ use crate::handler::Handler;
 use crate::invocation::Context;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Kept back from Lambda's deadline so an error can still be posted in time.
@@ -313,7 +313,7 @@ pub fn run(handler: Handler, client: &Client, workers: usize) -> Error {
     }
     crate::info!("serving up to {workers} invocations at once ({MAX_CONCURRENCY_VAR})");
     let handler = Arc::new(handler);
-    let (failed, failure) = mpsc::channel();
+    let failed: Arc<Failure> = Arc::default();
     // No worker asks for an event before all exist: a failure to start one
     // is still an init error.
     let start = Arc::new(Barrier::new(workers + 1));
@@ -340,11 +340,34 @@ pub fn run(handler: Handler, client: &Client, workers: usize) -> Error {
             return e;
         }
     }
-    drop(failed);
     start.wait();
-    failure
-        .recv()
-        .unwrap_or_else(|_| Error::new(Category::Runtime, "WorkersGone", "every worker stopped"))
+    failed.wait()
+}
+
+/// The first failure that ends a worker, which ends the process.
+#[derive(Default)]
+struct Failure {
+    first: Mutex<Option<Error>>,
+    reported: Condvar,
+}
+
+impl Failure {
+    fn report(&self, e: Error) {
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        first.get_or_insert(e);
+        self.reported.notify_all();
+    }
+
+    /// Waits (with no bound: the workers run for the process's life) for one.
+    fn wait(&self) -> Error {
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(e) = first.take() {
+                return e;
+            }
+            first = self.reported.wait(first).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 /// One of several workers, on its own thread.
@@ -353,7 +376,7 @@ struct Worker {
     handler: Arc<Handler>,
     client: Client,
     /// Where the failure that ends this worker goes.
-    failed: mpsc::Sender<Error>,
+    failed: Arc<Failure>,
     /// Passed once every worker exists.
     start: Arc<Barrier>,
 }
@@ -374,7 +397,7 @@ impl Worker {
                 ),
             )
         });
-        let _ = self.failed.send(e);
+        self.failed.report(e);
     }
 }
 
