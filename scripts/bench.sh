@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark (issue 7): sizes, dependency count, cold start, first and warm
 # invocation latency and peak RSS of the release `bootstrap`, next to a floor
-# runtime, against local stand-ins only. Prints a markdown table with
-# PASS/FAIL/SKIP per budget; writes target/bench/results.{md,json}.
+# runtime, and (issue 14) throughput with 1, 4 and 16 workers, against local
+# stand-ins only. Prints a markdown table with PASS/FAIL/SKIP per budget;
+# writes target/bench/results.{md,json}.
 set -euo pipefail
 
 usage() {
@@ -15,7 +16,10 @@ is already installed: nothing is installed from here), counts the crates of
 the normal dependency tree, then runs the bench: the real `bootstrap` as a
 Lambda runtime under a fake Runtime API, with the Cresta stand-in and the mock
 Secrets Manager, all on 127.0.0.1, next to the floor (tests/tools/floor.rs,
-a runtime that only answers `{}`), measured in the same run.
+a runtime that only answers `{}`), measured in the same run. A separate
+section runs the function with AWS_LAMBDA_MAX_CONCURRENCY=1, 4 and 16 against
+a stand-in that answers in 50 ms: invocations per second of each (budget: 4
+workers >= 3.5x one) and the peak RSS with 16 (budget: <= 12 MiB).
 
 Output: the table on stdout, and in target/bench/:
   results.md     the table, with what each figure is
@@ -32,6 +36,7 @@ Environment:
   BENCH_COLD_RUNS  cold starts of each program (default 100; at least 30 is meaningful)
   BENCH_WARM_RUNS  measured warm invocations of each program (default 1000)
   BENCH_NO_ARM64=1 do not build arm64 even when the toolchain is present
+  BENCH_CONCURRENCY_WAVES  events per worker in the concurrency section (default 40)
 EOF
 }
 

@@ -33,7 +33,7 @@ cargo clippy --locked --all-targets -- -D warnings
 step "tests"
 cargo test --locked --release
 
-step "soak: 20 000 invocations in one process"
+step "soak: 20 000 invocations in one process, one worker then eight"
 ./scripts/soak.sh 20000
 
 step "supply chain: dependency count and cargo-deny"

@@ -1,11 +1,14 @@
 //! OAuth 2 client credentials against Cresta's regional token endpoint, with
-//! a token cache that lives for the whole process.
+//! a token cache that lives for the whole process and is shared by
+//! concurrent invocations.
 
 use crate::deadline::Deadline;
 use crate::error::{excerpt, Category, Error};
 use crate::http::{HttpClient, Request};
+use crate::single_flight::Flights;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// An OAuth client id and secret.
@@ -42,57 +45,96 @@ pub fn reuse_for(expires_in: Duration) -> Duration {
 
 struct CachedToken {
     token: String,
-    /// The secret that obtained it: a flow that names the same client id
-    /// with a secret of its own must not be handed this token.
+    /// The secret it was issued for: a caller with the same client id but
+    /// another secret gets no token it could not have obtained itself.
     secret: String,
     reuse_until: Instant,
 }
 
-/// Tokens by (auth base URL, client id), valid for the process's life.
+/// (auth base URL, client id).
+type Key = (String, String);
+
+/// Tokens by (auth base URL, client id), valid for the process's life and
+/// shared by concurrent invocations: those that need a token at the same
+/// time wait for one request (single flight).
 #[derive(Default)]
 pub struct TokenCache {
-    entries: HashMap<(String, String), CachedToken>,
+    entries: Mutex<HashMap<Key, CachedToken>>,
+    /// Keyed by (auth base URL, client id, secret): only callers with the
+    /// same credentials share a request.
+    flights: Flights<(String, String, String), (String, bool)>,
 }
 
 impl TokenCache {
-    /// A cached, still fresh token for this client id and secret.
-    pub fn get(&self, auth_base: &str, creds: &ClientCredentials) -> Option<&str> {
-        self.entries
+    /// A cached, still fresh token for these credentials.
+    pub fn get(&self, auth_base: &str, creds: &ClientCredentials) -> Option<String> {
+        lock(&self.entries)
             .get(&(auth_base.to_string(), creds.id.clone()))
             .filter(|t| t.secret == creds.secret && Instant::now() < t.reuse_until)
-            .map(|t| t.token.as_str())
+            .map(|t| t.token.clone())
     }
 
-    /// Drops a token the API refused.
-    pub fn forget(&mut self, auth_base: &str, client_id: &str) {
-        self.entries
-            .remove(&(auth_base.to_string(), client_id.to_string()));
+    /// Drops a token the API refused, unless another invocation has
+    /// replaced it already.
+    pub fn forget(&self, auth_base: &str, client_id: &str, token: &str) {
+        let mut entries = lock(&self.entries);
+        let key = (auth_base.to_string(), client_id.to_string());
+        if entries.get(&key).is_some_and(|t| t.token == token) {
+            entries.remove(&key);
+        }
     }
 
-    /// Requests a new token and caches it.
-    pub fn fetch(
-        &mut self,
+    /// A fresh token: the cached one, or a new one (whether it came from the
+    /// cache is the second value). Concurrent callers with the same
+    /// credentials share one request; each waits until its own deadline.
+    pub fn token(
+        &self,
         http: &HttpClient,
         auth_base: &str,
         creds: &ClientCredentials,
         deadline: Deadline,
-    ) -> Result<String, Error> {
-        let (token, lifetime) = request_token(http, auth_base, creds, deadline)?;
-        let now = Instant::now();
-        self.entries.retain(|_, t| now < t.reuse_until);
-        if self.entries.len() >= MAX_ENTRIES {
-            self.entries.clear();
+    ) -> Result<(String, bool), Error> {
+        if let Some(t) = self.get(auth_base, creds) {
+            return Ok((t, true));
         }
-        self.entries.insert(
+        let key = (
+            auth_base.to_string(),
+            creds.id.clone(),
+            creds.secret.clone(),
+        );
+        self.flights.run(&key, deadline, "OAuth token request", || {
+            // A request that ended just before this one began may have
+            // filled the cache.
+            if let Some(t) = self.get(auth_base, creds) {
+                return Ok((t, true));
+            }
+            let (token, lifetime) = request_token(http, auth_base, creds, deadline)?;
+            self.store(auth_base, creds, &token, lifetime);
+            Ok((token, false))
+        })
+    }
+
+    fn store(&self, auth_base: &str, creds: &ClientCredentials, token: &str, lifetime: Duration) {
+        let now = Instant::now();
+        let mut entries = lock(&self.entries);
+        entries.retain(|_, t| now < t.reuse_until);
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(
             (auth_base.to_string(), creds.id.clone()),
             CachedToken {
-                token: token.clone(),
+                token: token.to_string(),
                 secret: creds.secret.clone(),
                 reuse_until: now + reuse_for(lifetime),
             },
         );
-        Ok(token)
     }
+}
+
+/// The cache stays consistent even if a thread panicked holding the lock.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `POST {auth}/v1/oauth/regionalToken` with Basic auth; the token and its lifetime.
@@ -237,6 +279,47 @@ mod tests {
                 "Auth.TokenMalformed"
             );
         }
+    }
+
+    fn creds(secret: &str) -> ClientCredentials {
+        ClientCredentials {
+            id: "client".into(),
+            secret: secret.into(),
+        }
+    }
+
+    #[test]
+    fn a_cached_token_goes_only_to_the_same_credentials() {
+        let cache = TokenCache::default();
+        let base = "https://auth.example";
+        cache.store(
+            base,
+            &creds("right-secret"),
+            "tok-1",
+            Duration::from_secs(3600),
+        );
+        assert_eq!(
+            cache.get(base, &creds("right-secret")).as_deref(),
+            Some("tok-1")
+        );
+        assert_eq!(cache.get(base, &creds("other-secret")), None);
+        assert_eq!(
+            cache.get("https://other.example", &creds("right-secret")),
+            None
+        );
+    }
+
+    #[test]
+    fn forgetting_a_refused_token_keeps_a_newer_one() {
+        let cache = TokenCache::default();
+        let base = "https://auth.example";
+        let c = creds("s3cret");
+        cache.store(base, &c, "tok-new", Duration::from_secs(3600));
+        // Another invocation already replaced the token this one was refused.
+        cache.forget(base, &c.id, "tok-old");
+        assert_eq!(cache.get(base, &c).as_deref(), Some("tok-new"));
+        cache.forget(base, &c.id, "tok-new");
+        assert_eq!(cache.get(base, &c), None);
     }
 
     #[test]

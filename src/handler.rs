@@ -1,21 +1,23 @@
 //! One invocation, start to end: event -> configuration -> credentials ->
 //! Cresta call -> flat string map. The [`Handler`] holds what lives for the
 //! process: settings, the HTTP agent, the token cache and the secret cache.
+//! It is shared (`&self`, `Sync`) by the runtime's workers, so concurrent
+//! invocations use one connection pool and one cache of each kind.
 
 use crate::auth::{ClientCredentials, TokenCache};
 use crate::config::{resolve, Config, CredentialSource, SecretArn};
 use crate::cresta::{self, ApiAuth};
-use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::event::Event;
 use crate::flatten::to_answer;
 use crate::http::{HttpClient, Response};
+use crate::invocation::Context;
 use crate::secrets::SecretCache;
 use crate::settings::Settings;
 use serde_json::Value;
 
 /// Environment lookup; tests pass their own.
-pub type Env = Box<dyn Fn(&str) -> Option<String>>;
+pub type Env = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The process's state, built once and reused by every invocation.
 pub struct Handler {
@@ -45,7 +47,8 @@ impl Handler {
     }
 
     /// Handles one raw event; the answer is the flat JSON object for Connect.
-    pub fn handle(&mut self, raw_event: &[u8], deadline: Deadline) -> Result<String, Error> {
+    pub fn handle(&self, raw_event: &[u8], invocation: &Context) -> Result<String, Error> {
+        let deadline = invocation.deadline;
         let event = Event::parse(raw_event)?;
         if crate::log::enabled(crate::log::Level::Debug) {
             if let Ok(v) = serde_json::from_slice::<Value>(raw_event) {
@@ -82,10 +85,10 @@ impl Handler {
                     id: id.clone(),
                     secret: secret.clone(),
                 };
-                self.call_with_oauth(&config, Some(creds), &url, &body, deadline)?
+                self.call_with_oauth(&config, Some(creds), &url, &body, invocation)?
             }
             CredentialSource::Secret(_) => {
-                self.call_with_oauth(&config, None, &url, &body, deadline)?
+                self.call_with_oauth(&config, None, &url, &body, invocation)?
             }
         };
         let map = cresta::interpret(config.action, &resp)?;
@@ -103,13 +106,14 @@ impl Handler {
     /// cached secret (it may have been rotated), and a 401 on the API call
     /// made with a cached token drops that token; then one more try.
     fn call_with_oauth(
-        &mut self,
+        &self,
         config: &Config,
         direct: Option<ClientCredentials>,
         url: &str,
         body: &Value,
-        deadline: Deadline,
+        invocation: &Context,
     ) -> Result<Response, Error> {
+        let deadline = invocation.deadline;
         let auth_base = config
             .auth_base
             .as_deref()
@@ -121,21 +125,18 @@ impl Handler {
         let mut refreshed = false;
         let (mut creds, mut creds_cached) = match direct {
             Some(c) => (c, false),
-            None => self.secret_creds(secret_arn, deadline)?,
+            None => self.secret_creds(secret_arn, invocation)?,
         };
         let (token, token_cached) = loop {
-            if let Some(t) = self.tokens.get(auth_base, &creds) {
-                break (t.to_string(), true);
-            }
-            match self.tokens.fetch(&self.http, auth_base, &creds, deadline) {
-                Ok(t) => break (t, false),
+            match self.tokens.token(&self.http, auth_base, &creds, deadline) {
+                Ok(t) => break t,
                 Err(e) if is_rejected(&e) && creds_cached && !refreshed => {
                     crate::warn!("token request refused with cached secret; re-reading the secret");
                     if let Some(arn) = secret_arn {
-                        self.secrets.forget(&arn.arn);
+                        self.secrets.forget(&arn.arn, &creds);
                     }
                     refreshed = true;
-                    (creds, creds_cached) = self.secret_creds(secret_arn, deadline)?;
+                    (creds, creds_cached) = self.secret_creds(secret_arn, invocation)?;
                 }
                 Err(e) => return Err(e),
             }
@@ -150,8 +151,8 @@ impl Handler {
         )?;
         if resp.status == 401 && token_cached && !refreshed {
             crate::warn!("Cresta refused the cached token; requesting a new one");
-            self.tokens.forget(auth_base, &creds.id);
-            let token = self.tokens.fetch(&self.http, auth_base, &creds, deadline)?;
+            self.tokens.forget(auth_base, &creds.id, &token);
+            let (token, _) = self.tokens.token(&self.http, auth_base, &creds, deadline)?;
             return cresta::send(
                 &self.http,
                 config.action,
@@ -165,9 +166,9 @@ impl Handler {
     }
 
     fn secret_creds(
-        &mut self,
+        &self,
         arn: Option<&SecretArn>,
-        deadline: Deadline,
+        invocation: &Context,
     ) -> Result<(ClientCredentials, bool), Error> {
         let arn = arn.ok_or_else(|| {
             Error::new(
@@ -176,7 +177,13 @@ impl Handler {
                 "no OAuth credentials resolved",
             )
         })?;
-        self.secrets.get(&self.http, arn, &*self.env, deadline)
+        self.secrets.get(
+            &self.http,
+            arn,
+            &*self.env,
+            invocation.trace_id.as_deref(),
+            invocation.deadline,
+        )
     }
 }
 

@@ -10,7 +10,7 @@ use crate::retry::{backoff, is_retryable_status, parse_retry_after, Jitter, Retr
 use crate::settings::Settings;
 use crate::tls::TlsFailure;
 use crate::tunnel::{ProxyFailure, ProxyFailureKind};
-use std::cell::RefCell;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Largest response body read; a larger one is an error, not an allocation.
@@ -64,7 +64,8 @@ pub struct HttpClient {
     agent: ureq::Agent,
     policy: RetryPolicy,
     attempt_timeout: Duration,
-    jitter: RefCell<Jitter>,
+    /// Shared by concurrent invocations (Lambda Managed Instances).
+    jitter: Mutex<Jitter>,
 }
 
 /// What one attempt gave.
@@ -112,7 +113,7 @@ impl HttpClient {
             agent,
             policy,
             attempt_timeout,
-            jitter: RefCell::new(Jitter::from_entropy()),
+            jitter: Mutex::new(Jitter::from_entropy()),
         }
     }
 
@@ -191,7 +192,10 @@ impl HttpClient {
                     backoff(
                         self.policy.base_delay,
                         attempt,
-                        self.jitter.borrow_mut().next_unit(),
+                        self.jitter
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .next_unit(),
                     )
                 });
                 if deadline.allows(wait) {

@@ -2,8 +2,9 @@
 //! when Lambda's advanced logging asks for it. Every line passes through
 //! [`crate::redact`], so no registered credential is ever written.
 
+use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Redaction lives in [`crate::redact`]; these names stay for callers.
@@ -71,7 +72,11 @@ impl LogConfig {
 }
 
 static CONFIG: OnceLock<LogConfig> = OnceLock::new();
-static REQUEST_ID: Mutex<String> = Mutex::new(String::new());
+thread_local! {
+    /// The request id of the invocation this thread serves: each runtime
+    /// worker has its own, so concurrent invocations' lines never mix.
+    static REQUEST_ID: RefCell<String> = const { RefCell::new(String::new()) };
+}
 
 /// Sets the configuration; only the first call counts.
 pub fn init(config: LogConfig) {
@@ -87,11 +92,20 @@ pub fn enabled(level: Level) -> bool {
     level >= config().min_level
 }
 
-/// The request id put on every line until it is cleared with `None`.
+/// The request id put on every line this thread writes until it is
+/// cleared with `None`.
 pub fn set_request_id(id: Option<&str>) {
-    let mut current = REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
-    current.clear();
-    current.push_str(id.unwrap_or(""));
+    REQUEST_ID.with_borrow_mut(|current| {
+        current.clear();
+        current.push_str(id.unwrap_or(""));
+    });
+}
+
+/// This thread's request id; empty when none (or while the thread exits).
+fn request_id() -> String {
+    REQUEST_ID
+        .try_with(|id| id.try_borrow().map(|id| id.clone()).unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// Writes one line at `level` (after the level check and redaction).
@@ -100,7 +114,7 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
         return;
     }
     let message = redact(&crate::error::one_line(&message.to_string()));
-    let request_id = REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let request_id = request_id();
     let line = if config().json {
         let mut obj = serde_json::Map::new();
         obj.insert("timestamp".into(), rfc3339_now().into());
@@ -179,6 +193,21 @@ macro_rules! error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn each_thread_has_its_own_request_id() {
+        set_request_id(Some("req-main"));
+        let other = std::thread::spawn(|| {
+            let before = request_id();
+            set_request_id(Some("req-other"));
+            (before, request_id())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(other, (String::new(), "req-other".to_string()));
+        assert_eq!(request_id(), "req-main");
+        set_request_id(None);
+        assert_eq!(request_id(), "");
+    }
 
     #[test]
     fn config_from_env() {

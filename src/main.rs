@@ -2,6 +2,7 @@
 
 use connect_pstn_transfer::deadline::Deadline;
 use connect_pstn_transfer::handler::Handler;
+use connect_pstn_transfer::invocation::Context;
 use connect_pstn_transfer::log::{self, LogConfig};
 use connect_pstn_transfer::runtime::{self, Client};
 use connect_pstn_transfer::settings::Settings;
@@ -53,11 +54,17 @@ fn runtime_mode() -> ExitCode {
             "AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda (use --test for one event on stdin)",
         );
     };
-    let handler = Settings::from_env(|k| std::env::var(k).ok())
-        .map(|s| Handler::new(s, Box::new(|k| std::env::var(k).ok())));
+    let handler = Settings::from_env(|k| std::env::var(k).ok()).and_then(|s| {
+        let workers =
+            runtime::workers(std::env::var(runtime::MAX_CONCURRENCY_VAR).ok().as_deref())?;
+        Ok((
+            Handler::new(s, Box::new(|k| std::env::var(k).ok())),
+            workers,
+        ))
+    });
     // The Runtime API's own agent: never proxied, whatever the environment says.
     let client = Client::new(connect_pstn_transfer::transport::runtime_agent(), &api);
-    let mut handler = match handler {
+    let (handler, workers) = match handler {
         Ok(h) => h,
         Err(e) => {
             if let Err(post) = client.init_failed(&e) {
@@ -66,7 +73,7 @@ fn runtime_mode() -> ExitCode {
             return fail(&e.error_type(), e.message());
         }
     };
-    let e = runtime::run(&mut handler, &client);
+    let e = runtime::run(handler, &client, workers);
     fail(&e.error_type(), e.message())
 }
 
@@ -93,8 +100,8 @@ fn test_mode() -> ExitCode {
             &format!("event is larger than {MAX_EVENT_BYTES} bytes"),
         );
     }
-    let mut handler = Handler::new(settings, Box::new(|k| std::env::var(k).ok()));
-    match handler.handle(&input, deadline) {
+    let handler = Handler::new(settings, Box::new(|k| std::env::var(k).ok()));
+    match handler.handle(&input, &Context::with_deadline(deadline)) {
         Ok(answer) => {
             let mut out = std::io::stdout().lock();
             if writeln!(out, "{answer}").and_then(|_| out.flush()).is_err() {

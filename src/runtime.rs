@@ -1,11 +1,15 @@
 //! The Lambda custom runtime: a plain loop over the Runtime API
-//! (`/next`, then `/response` or `/error`), no async runtime.
+//! (`/next`, then `/response` or `/error`), no async runtime. On Lambda
+//! Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY=N`) N threads each run
+//! that loop, sharing one [`Handler`].
 
 use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::handler::Handler;
+use crate::invocation::Context;
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Kept back from Lambda's deadline so an error can still be posted in time.
@@ -18,6 +22,28 @@ const MAX_EVENT_BYTES: u64 = 6 * 1024 * 1024;
 const POST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Content type of error posts, as the Runtime API documents it.
 const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
+/// Set by Lambda Managed Instances: how many invocations may run at once.
+pub const MAX_CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+/// Most workers: Lambda's largest `PerExecutionEnvironmentMaxConcurrency`.
+pub const MAX_WORKERS: usize = 1600;
+
+/// The number of workers for `AWS_LAMBDA_MAX_CONCURRENCY`: 1 when it is
+/// absent, else a whole number from 1 to [`MAX_WORKERS`].
+pub fn workers(value: Option<&str>) -> Result<usize, Error> {
+    let Some(v) = value else { return Ok(1) };
+    v.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_WORKERS).contains(n))
+        .ok_or_else(|| {
+            Error::config(
+                "InvalidSetting",
+                format!(
+                    "{MAX_CONCURRENCY_VAR}={v:?} is invalid: expected a whole number from 1 to {MAX_WORKERS}"
+                ),
+            )
+        })
+}
 
 /// The Runtime API endpoints, from `AWS_LAMBDA_RUNTIME_API`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +145,7 @@ impl Invocation {
 }
 
 /// Talks to the Runtime API over the process's agent.
+#[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
     endpoints: Endpoints,
@@ -224,11 +251,14 @@ impl Client {
     }
 }
 
-/// The `/error` URL of the invocation in progress, for the panic hook.
-static IN_FLIGHT: Mutex<Option<String>> = Mutex::new(None);
+thread_local! {
+    /// The `/error` URL of the invocation this thread is serving, for the
+    /// panic hook (which runs on the panicking thread).
+    static IN_FLIGHT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
 
 /// Installs a panic hook that logs the panic (redacted) and posts it as the
-/// current invocation's `Runtime.Panic` error. Release builds then abort
+/// panicking thread's invocation's `Runtime.Panic` error. Release builds then abort
 /// (Lambda starts a fresh process for the next event); builds that unwind
 /// go on serving. Locks are only tried: the panic may have happened under one.
 pub fn install_panic_hook() {
@@ -245,7 +275,10 @@ pub fn install_panic_hook() {
             .unwrap_or_default();
         let detail = crate::log::try_redact(&payload).unwrap_or_default();
         eprintln!("[ERROR] Runtime.Panic: the function panicked{location}: {detail}");
-        let url = IN_FLIGHT.try_lock().ok().and_then(|mut u| u.take());
+        let url = IN_FLIGHT
+            .try_with(|u| u.try_borrow_mut().ok().and_then(|mut u| u.take()))
+            .ok()
+            .flatten();
         if let Some(url) = url {
             report_panic(&url, &format!("the function panicked{location}"));
         }
@@ -270,37 +303,140 @@ fn report_panic(url: &str, message: &str) {
         .send(body.as_bytes());
 }
 
-/// Serves events until the Runtime API breaks; returns that failure.
-pub fn run(handler: &mut Handler, client: &Client) -> Error {
+/// Serves events until the Runtime API breaks; returns that failure. One
+/// worker runs on this thread, exactly as before Managed Instances; more
+/// run on their own threads, each with its own loop, and the first failure
+/// that ends one ends the process.
+pub fn run(handler: Handler, client: &Client, workers: usize) -> Error {
+    if workers <= 1 {
+        return serve_forever(&handler, client, false);
+    }
+    crate::info!("serving up to {workers} invocations at once ({MAX_CONCURRENCY_VAR})");
+    let handler = Arc::new(handler);
+    let failed: Arc<Failure> = Arc::default();
+    // No worker asks for an event before all exist: a failure to start one
+    // is still an init error.
+    let start = Arc::new(Barrier::new(workers + 1));
+    for n in 1..=workers {
+        let worker = Worker {
+            n,
+            handler: handler.clone(),
+            client: client.clone(),
+            failed: failed.clone(),
+            start: start.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("worker-{n}"))
+            .spawn(move || worker.run());
+        if let Err(e) = spawned {
+            let e = Error::new(
+                Category::Runtime,
+                "WorkerSpawnFailed",
+                format!("could not start worker {n} of {workers}: {e}"),
+            );
+            if let Err(post) = client.init_failed(&e) {
+                crate::error!("{post}");
+            }
+            return e;
+        }
+    }
+    start.wait();
+    failed.wait()
+}
+
+/// The first failure that ends a worker, which ends the process.
+#[derive(Default)]
+struct Failure {
+    first: Mutex<Option<Error>>,
+    reported: Condvar,
+}
+
+impl Failure {
+    fn report(&self, e: Error) {
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        first.get_or_insert(e);
+        self.reported.notify_all();
+    }
+
+    /// Waits (with no bound: the workers run for the process's life) for one.
+    fn wait(&self) -> Error {
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(e) = first.take() {
+                return e;
+            }
+            first = self.reported.wait(first).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// One of several workers, on its own thread.
+struct Worker {
+    n: usize,
+    handler: Arc<Handler>,
+    client: Client,
+    /// Where the failure that ends this worker goes.
+    failed: Arc<Failure>,
+    /// Passed once every worker exists.
+    start: Arc<Barrier>,
+}
+
+impl Worker {
+    fn run(self) {
+        self.start.wait();
+        let e = catch_unwind(AssertUnwindSafe(|| {
+            serve_forever(&self.handler, &self.client, true)
+        }))
+        .unwrap_or_else(|_| {
+            Error::new(
+                Category::Runtime,
+                "Panic",
+                format!(
+                    "worker {} panicked outside an invocation (see the log)",
+                    self.n
+                ),
+            )
+        });
+        self.failed.report(e);
+    }
+}
+
+/// One worker's loop: serves events until the Runtime API breaks.
+fn serve_forever(handler: &Handler, client: &Client, concurrent: bool) -> Error {
     loop {
         let (invocation, event) = match client.next() {
             Ok(next) => next,
             Err(e) => return e,
         };
-        if let Err(e) = serve(handler, client, &invocation, &event) {
+        if let Err(e) = serve(handler, client, &invocation, &event, concurrent) {
             return e;
         }
     }
 }
 
 fn set_in_flight(url: Option<String>) -> Option<String> {
-    let mut slot = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
-    std::mem::replace(&mut slot, url)
+    IN_FLIGHT.with_borrow_mut(|slot| std::mem::replace(slot, url))
 }
 
 /// Handles one event and posts its outcome. Only a broken Runtime API is an `Err`.
+/// With `concurrent` workers the trace id goes only with the invocation's
+/// context; a single worker also puts it in `_X_AMZN_TRACE_ID`.
 fn serve(
-    handler: &mut Handler,
+    handler: &Handler,
     client: &Client,
     invocation: &Invocation,
     event: &[u8],
+    concurrent: bool,
 ) -> Result<(), Error> {
     let started = Instant::now();
     crate::log::set_request_id(Some(&invocation.request_id));
-    crate::trace::set(invocation.trace_id.as_deref());
+    if !concurrent {
+        crate::trace::set(invocation.trace_id.as_deref());
+    }
     crate::debug!(
-        "invocation for {:?}, _X_AMZN_TRACE_ID={:?}",
+        "invocation for {:?}, trace id {:?}, _X_AMZN_TRACE_ID={:?}",
         invocation.function_arn,
+        invocation.trace_id.as_deref().unwrap_or_default(),
         std::env::var("_X_AMZN_TRACE_ID").unwrap_or_default()
     );
     if invocation.deadline_ms.is_none() {
@@ -309,9 +445,13 @@ fn serve(
             crate::log::ms(FALLBACK_BUDGET)
         );
     }
-    let deadline = invocation.deadline();
+    let context = Context {
+        request_id: invocation.request_id.clone(),
+        deadline: invocation.deadline(),
+        trace_id: invocation.trace_id.clone(),
+    };
     set_in_flight(Some(client.endpoints.error(&invocation.request_id)));
-    let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(event, deadline)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(event, &context)));
     // The hook takes the URL when it reports a panic itself.
     let reported_by_hook = set_in_flight(None).is_none();
     let outcome = match outcome {
@@ -400,6 +540,46 @@ mod tests {
             request.contains(r#""errorType":"Runtime.Panic""#),
             "{request}"
         );
+    }
+
+    #[test]
+    fn each_worker_thread_has_its_own_invocation_in_flight() {
+        set_in_flight(Some("http://rt/invocation/main/error".into()));
+        let other = std::thread::spawn(|| {
+            let before = set_in_flight(Some("http://rt/invocation/other/error".into()));
+            (before, set_in_flight(None))
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            other,
+            (None, Some("http://rt/invocation/other/error".to_string()))
+        );
+        assert_eq!(
+            set_in_flight(None).as_deref(),
+            Some("http://rt/invocation/main/error")
+        );
+    }
+
+    #[test]
+    fn max_concurrency_sets_the_workers() {
+        assert_eq!(workers(None).unwrap(), 1);
+        assert_eq!(workers(Some("1")).unwrap(), 1);
+        assert_eq!(workers(Some(" 16 ")).unwrap(), 16);
+        assert_eq!(workers(Some("1600")).unwrap(), MAX_WORKERS);
+        for bad in [
+            "",
+            "0",
+            "-4",
+            "4.0",
+            "four",
+            "1601",
+            "99999999999999999999999",
+        ] {
+            let e = workers(Some(bad)).unwrap_err();
+            assert_eq!(e.error_type(), "Config.InvalidSetting", "{bad}");
+            assert!(e.message().contains(MAX_CONCURRENCY_VAR), "{e}");
+        }
     }
 
     #[test]

@@ -8,8 +8,10 @@ use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::http::{HttpClient, Request};
 use crate::retry::is_retryable_status;
+use crate::single_flight::Flights;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The Lambda execution role's credentials, as Lambda puts them in the environment.
@@ -64,12 +66,12 @@ pub fn endpoint(secret: &SecretArn, env: &dyn Fn(&str) -> Option<String>) -> Res
 }
 
 /// `X-Amzn-Trace-Id` for an AWS call, as the AWS SDKs add it in Lambda: the
-/// invocation's trace id from `_X_AMZN_TRACE_ID` (set per invocation by the
-/// runtime loop), left out when absent or not sendable as a header.
-pub fn trace_header(env: &dyn Fn(&str) -> Option<String>) -> Option<(&'static str, String)> {
-    let id = env("_X_AMZN_TRACE_ID")?.trim().to_string();
+/// invocation's own trace id (from its `/next` headers, passed down with the
+/// invocation), left out when absent or not sendable as a header.
+pub fn trace_header(trace_id: Option<&str>) -> Option<(&'static str, String)> {
+    let id = trace_id?.trim();
     let sendable = !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-    sendable.then_some(("X-Amzn-Trace-Id", id))
+    sendable.then(|| ("X-Amzn-Trace-Id", id.to_string()))
 }
 
 /// Headers (signature included) and body of a signed request.
@@ -259,10 +261,13 @@ pub fn interpret(
     Ok(creds)
 }
 
-/// Secrets by ARN, reused for the configured TTL.
+/// Secrets by ARN, reused for the configured TTL and shared by concurrent
+/// invocations: those that need a secret at the same time wait for one
+/// `GetSecretValue` (single flight).
 pub struct SecretCache {
     ttl: Duration,
-    entries: HashMap<String, (ClientCredentials, Instant)>,
+    entries: Mutex<HashMap<String, (ClientCredentials, Instant)>>,
+    flights: Flights<String, (ClientCredentials, bool)>,
 }
 
 /// The cache never holds more than this many secrets.
@@ -273,37 +278,62 @@ impl SecretCache {
     pub fn new(ttl: Duration) -> SecretCache {
         SecretCache {
             ttl,
-            entries: HashMap::new(),
+            entries: Mutex::new(HashMap::new()),
+            flights: Flights::default(),
         }
     }
 
-    /// Drops a secret that may have been rotated.
-    pub fn forget(&mut self, arn: &str) {
-        self.entries.remove(arn);
+    fn entries(&self) -> MutexGuard<'_, HashMap<String, (ClientCredentials, Instant)>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The credentials, and whether they came from the cache.
+    /// Drops a secret that may have been rotated, unless another invocation
+    /// has re-read it already (`stale` is what the caller had).
+    pub fn forget(&self, arn: &str, stale: &ClientCredentials) {
+        let mut entries = self.entries();
+        if entries.get(arn).is_some_and(|(c, _)| c == stale) {
+            entries.remove(arn);
+        }
+    }
+
+    fn cached(&self, arn: &str) -> Option<ClientCredentials> {
+        self.entries()
+            .get(arn)
+            .filter(|(_, fetched)| fetched.elapsed() < self.ttl)
+            .map(|(c, _)| c.clone())
+    }
+
+    /// The credentials, and whether they came from the cache. Concurrent
+    /// callers for the same secret share one fetch, each waiting until its
+    /// own deadline; the fetch carries the trace id of the one that made it.
     pub fn get(
-        &mut self,
+        &self,
         http: &HttpClient,
         secret: &SecretArn,
         env: &dyn Fn(&str) -> Option<String>,
+        trace_id: Option<&str>,
         deadline: Deadline,
     ) -> Result<(ClientCredentials, bool), Error> {
-        if let Some((creds, fetched)) = self.entries.get(&secret.arn) {
-            if fetched.elapsed() < self.ttl {
-                return Ok((creds.clone(), true));
-            }
+        if let Some(creds) = self.cached(&secret.arn) {
+            return Ok((creds, true));
         }
-        let creds = fetch(http, secret, env, deadline)?;
-        if !self.ttl.is_zero() {
-            if self.entries.len() >= MAX_ENTRIES {
-                self.entries.clear();
-            }
-            self.entries
-                .insert(secret.arn.clone(), (creds.clone(), Instant::now()));
-        }
-        Ok((creds, false))
+        self.flights
+            .run(&secret.arn, deadline, "Secrets Manager request", || {
+                // A fetch that ended just before this one began may have
+                // filled the cache.
+                if let Some(creds) = self.cached(&secret.arn) {
+                    return Ok((creds, true));
+                }
+                let creds = fetch(http, secret, env, trace_id, deadline)?;
+                if !self.ttl.is_zero() {
+                    let mut entries = self.entries();
+                    if entries.len() >= MAX_ENTRIES {
+                        entries.clear();
+                    }
+                    entries.insert(secret.arn.clone(), (creds.clone(), Instant::now()));
+                }
+                Ok((creds, false))
+            })
     }
 }
 
@@ -312,6 +342,7 @@ fn fetch(
     http: &HttpClient,
     secret: &SecretArn,
     env: &dyn Fn(&str) -> Option<String>,
+    trace_id: Option<&str>,
     deadline: Deadline,
 ) -> Result<ClientCredentials, Error> {
     let aws = AwsCredentials::from_env(env)?;
@@ -332,7 +363,8 @@ fn fetch(
         headers: headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.clone()))
-            .chain(trace_header(env))
+            // Not signed, as the AWS SDKs do: X-Ray may rewrite it.
+            .chain(trace_header(trace_id))
             .collect(),
         body,
         settings: "oauthSecretArn, AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL and the AWS_* credentials",
@@ -419,23 +451,16 @@ mod tests {
 
     #[test]
     fn the_trace_header_comes_from_the_invocation() {
-        let env = crate::lookup;
-        assert_eq!(trace_header(&env(&[])), None);
-        assert_eq!(trace_header(&env(&[("_X_AMZN_TRACE_ID", "")])), None);
+        assert_eq!(trace_header(None), None);
+        assert_eq!(trace_header(Some("")), None);
         assert_eq!(
-            trace_header(&env(&[(
-                "_X_AMZN_TRACE_ID",
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
-            )])),
+            trace_header(Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")),
             Some((
                 "X-Amzn-Trace-Id",
                 "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".into()
             ))
         );
-        assert_eq!(
-            trace_header(&env(&[("_X_AMZN_TRACE_ID", "Root=1\r\nX: y")])),
-            None
-        );
+        assert_eq!(trace_header(Some("Root=1\r\nX: y")), None);
     }
 
     #[test]
@@ -486,6 +511,29 @@ mod tests {
             assert_eq!(e.error_type(), expect, "{e}");
             assert!(!e.message().contains("hunter2"), "{e}");
         }
+    }
+
+    #[test]
+    fn forgetting_a_rotated_secret_keeps_one_read_since() {
+        let cache = SecretCache::new(Duration::from_secs(300));
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:s";
+        let (old, new) = (
+            ClientCredentials {
+                id: "id".into(),
+                secret: "old-secret".into(),
+            },
+            ClientCredentials {
+                id: "id".into(),
+                secret: "new-secret".into(),
+            },
+        );
+        cache
+            .entries()
+            .insert(arn.into(), (new.clone(), Instant::now()));
+        cache.forget(arn, &old);
+        assert_eq!(cache.cached(arn), Some(new.clone()));
+        cache.forget(arn, &new);
+        assert_eq!(cache.cached(arn), None);
     }
 
     #[test]

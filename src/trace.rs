@@ -1,5 +1,9 @@
 //! `_X_AMZN_TRACE_ID`: the invocation's X-Ray trace id, in the environment
-//! for the length of the invocation, as Lambda's own runtimes do.
+//! for the length of the invocation, as Lambda's own runtimes do with one
+//! invocation at a time. With several at once (Lambda Managed Instances) one
+//! variable cannot hold each one's id: the runtime then leaves the
+//! environment alone and the id travels only in the invocation's context
+//! ([`crate::invocation::Context`]), as the AWS runtimes' concurrent modes do.
 //!
 //! `std::env::set_var` cannot be used per invocation: glibc's `setenv`
 //! never frees a replaced value, so a new trace id each time grows memory
@@ -43,8 +47,8 @@ pub fn set(trace: Option<&str>) {
     if !installed {
         // SAFETY: the buffer is leaked, so it lives as long as the process,
         // and is NUL-terminated. It is only written while this mutex is
-        // held, by the runtime loop, which runs on the only thread that
-        // reads the environment.
+        // held, by the single-worker runtime loop, which runs on the only
+        // thread that reads the environment.
         unsafe {
             putenv(buffer.as_mut_ptr().cast::<c_char>());
         }

@@ -53,14 +53,36 @@ pub fn build_agent(
     resolver: impl Resolver,
     connect_timeout: Duration,
 ) -> ureq::Agent {
-    let config = ureq::Agent::config_builder()
+    let config = base_config().timeout_connect(Some(connect_timeout)).build();
+    ureq::Agent::with_parts(config, connector, resolver)
+}
+
+/// Idle connections kept, per host and overall: enough for every worker of
+/// `AWS_LAMBDA_MAX_CONCURRENCY` (see `runtime::MAX_WORKERS`) to keep its own.
+const MAX_IDLE_CONNECTIONS: usize = 1600;
+
+/// Per-connection buffers: the input one bounds a response's headers.
+const INPUT_BUFFER_BYTES: usize = 32 * 1024;
+const OUTPUT_BUFFER_BYTES: usize = 16 * 1024;
+
+/// What every agent shares: statuses are answers, no redirects, no ureq
+/// proxy, a connection kept per concurrent worker, small buffers.
+fn base_config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .proxy(None)
+        // Concurrent invocations each hold a connection to the same hosts;
+        // keep them all for reuse (ureq keeps 3 per host by default).
+        .max_idle_connections(MAX_IDLE_CONNECTIONS)
+        .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
+        // ureq fills both buffers of every connection (128 KB each by
+        // default): with a connection per worker that is most of the RSS.
+        // Requests and response headers here are a few KB; bodies stream.
+        .input_buffer_size(INPUT_BUFFER_BYTES)
+        .output_buffer_size(OUTPUT_BUFFER_BYTES)
+        .max_response_header_size(INPUT_BUFFER_BYTES - 1)
         .user_agent(format!("connect-pstn-transfer/{}", crate::VERSION))
-        .timeout_connect(Some(connect_timeout))
-        .build();
-    ureq::Agent::with_parts(config, connector, resolver)
 }
 
 /// The Runtime API's agent: plain TCP (the Runtime API is local HTTP), no
@@ -68,12 +90,7 @@ pub fn build_agent(
 /// thread. Also used by the panic hook. Not ureq's `DefaultConnector`: that
 /// would link a second TLS and proxy stack into the binary for nothing.
 pub fn runtime_agent() -> ureq::Agent {
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .proxy(None)
-        .user_agent(format!("connect-pstn-transfer/{}", crate::VERSION))
-        .build();
+    let config = base_config().build();
     ureq::Agent::with_parts(
         config,
         ().chain(TcpConnector::default()),

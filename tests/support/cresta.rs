@@ -45,6 +45,8 @@ struct State {
     tokens: Vec<String>,
     issued: usize,
     token_lifetime: i64,
+    /// Added before every reply, as a remote service's latency.
+    latency: std::time::Duration,
 }
 
 /// A running stand-in.
@@ -71,6 +73,7 @@ impl MockCresta {
             tokens: Vec::new(),
             issued: 0,
             token_lifetime: 3600,
+            latency: std::time::Duration::ZERO,
         }));
         let shared = state.clone();
         let handler = move |req: &Recorded| answer(&shared, req);
@@ -120,6 +123,12 @@ impl MockCresta {
         self.state.lock().unwrap().token_lifetime = secs;
     }
 
+    /// Every reply from now on comes `latency` late (requests still run in
+    /// parallel: the wait is outside the stand-in's lock).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state.lock().unwrap().latency = latency;
+    }
+
     /// Tokens issued so far (they are credentials: tests check they never leak).
     pub fn issued_tokens(&self) -> Vec<String> {
         let s = self.state.lock().unwrap();
@@ -136,6 +145,16 @@ fn error(status: u16, msg: &str) -> Reply {
 }
 
 fn answer(state: &Mutex<State>, req: &Recorded) -> Reply {
+    let latency = state.lock().unwrap().latency;
+    let reply = answer_now(state, req);
+    if latency.is_zero() {
+        reply
+    } else {
+        Reply::Delay(latency, Box::new(reply))
+    }
+}
+
+fn answer_now(state: &Mutex<State>, req: &Recorded) -> Reply {
     let route = Route::of(&req.path);
     let mut s = state.lock().unwrap();
     if let Some(reply) = s.scripts.get_mut(&route).and_then(VecDeque::pop_front) {

@@ -1,12 +1,14 @@
 //! A fake AWS Lambda Runtime API: queues events, serves `/next` with the
 //! four `Lambda-Runtime-*` headers, and records responses, errors, init
-//! errors and timings.
+//! errors and timings. Several `/next` calls may be outstanding at once (one
+//! per connection), as on Lambda Managed Instances: each event goes to one
+//! of them, and the fake counts how many invocations run at the same time.
 
 #![allow(dead_code)]
 
 use super::server::{Recorded, Reply, Server};
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const PREFIX: &str = "/2018-06-01/runtime";
@@ -53,6 +55,11 @@ struct State {
     next_calls: Vec<Instant>,
     counter: usize,
     fail_next: bool,
+    /// `/next` calls waiting for an event right now.
+    waiting: usize,
+    /// Events handed out and not yet answered, now and at most.
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 #[derive(Clone)]
@@ -132,6 +139,38 @@ impl FakeRuntime {
         s.init_error.clone()
     }
 
+    /// The most invocations that were handed out and not yet answered at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.0.lock().unwrap().max_in_flight
+    }
+
+    /// Waits until `n` `/next` calls are waiting for an event at once (or `timeout`).
+    pub fn wait_waiting(&self, n: usize, timeout: Duration) -> usize {
+        let (lock, cv) = &*self.state;
+        let end = Instant::now() + timeout;
+        let mut s = lock.lock().unwrap();
+        while s.waiting < n {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            s = cv.wait_timeout(s, left).unwrap().0;
+        }
+        s.waiting
+    }
+
+    /// The outcome posted for `request_id`, if any.
+    pub fn outcome(&self, request_id: &str) -> Option<Outcome> {
+        self.state
+            .0
+            .lock()
+            .unwrap()
+            .outcomes
+            .iter()
+            .find(|o| o.request_id == request_id)
+            .cloned()
+    }
+
     /// When each `/next` call arrived.
     pub fn next_calls(&self) -> Vec<Instant> {
         self.state.0.lock().unwrap().next_calls.clone()
@@ -166,39 +205,57 @@ fn answer(state: &(Mutex<State>, Condvar), req: &Recorded) -> Reply {
     if req.method == "GET" && path == format!("{PREFIX}/invocation/next") {
         let mut s = lock.lock().unwrap();
         s.next_calls.push(req.at);
+        s.waiting += 1;
         cv.notify_all();
-        let end = Instant::now() + Duration::from_secs(600);
-        loop {
-            if s.fail_next {
-                s.fail_next = false;
-                return Reply::json(
-                    500,
-                    r#"{"errorMessage":"runtime api broken","errorType":"ServiceException"}"#,
-                );
-            }
-            if let Some(mut p) = s.queue.pop_front() {
-                let now = Instant::now();
-                let deadline_ms = epoch_ms() + p.budget.as_millis() as u64;
-                p.served_at = Some(now);
-                p.deadline = Some(now + p.budget);
-                let reply = Reply::raw(200, "application/json", p.body.as_bytes())
-                    .with_header("Lambda-Runtime-Aws-Request-Id", &p.id)
-                    .with_header("Lambda-Runtime-Deadline-Ms", &deadline_ms.to_string())
-                    .with_header("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN)
-                    .with_header(
-                        "Lambda-Runtime-Trace-Id",
-                        &format!("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Id={}", p.id),
-                    );
-                s.served.push(p);
-                return reply;
-            }
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Reply::json(500, r#"{"errorMessage":"no event for 10 minutes"}"#);
-            }
-            s = cv.wait_timeout(s, left).unwrap().0;
-        }
+        let (mut s, reply) = next_event(s, cv);
+        s.waiting -= 1;
+        return reply;
     }
+    answer_post(state, req)
+}
+
+/// Waits (the lock released meanwhile) for an event, or a scripted failure.
+fn next_event<'a>(mut s: MutexGuard<'a, State>, cv: &Condvar) -> (MutexGuard<'a, State>, Reply) {
+    let end = Instant::now() + Duration::from_secs(600);
+    loop {
+        if s.fail_next {
+            s.fail_next = false;
+            let reply = Reply::json(
+                500,
+                r#"{"errorMessage":"runtime api broken","errorType":"ServiceException"}"#,
+            );
+            return (s, reply);
+        }
+        if let Some(mut p) = s.queue.pop_front() {
+            let now = Instant::now();
+            let deadline_ms = epoch_ms() + p.budget.as_millis() as u64;
+            p.served_at = Some(now);
+            p.deadline = Some(now + p.budget);
+            let reply = Reply::raw(200, "application/json", p.body.as_bytes())
+                .with_header("Lambda-Runtime-Aws-Request-Id", &p.id)
+                .with_header("Lambda-Runtime-Deadline-Ms", &deadline_ms.to_string())
+                .with_header("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN)
+                .with_header(
+                    "Lambda-Runtime-Trace-Id",
+                    &format!("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Id={}", p.id),
+                );
+            s.served.push(p);
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+            return (s, reply);
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let reply = Reply::json(500, r#"{"errorMessage":"no event for 10 minutes"}"#);
+            return (s, reply);
+        }
+        s = cv.wait_timeout(s, left).unwrap().0;
+    }
+}
+
+fn answer_post(state: &(Mutex<State>, Condvar), req: &Recorded) -> Reply {
+    let (lock, cv) = state;
+    let path = req.path.as_str();
     if req.method != "POST" {
         return Reply::json(404, r#"{"errorMessage":"unknown route"}"#);
     }
@@ -255,6 +312,7 @@ fn answer(state: &(Mutex<State>, Condvar), req: &Recorded) -> Reply {
         deadline: served.deadline,
     };
     s.outcomes.push(outcome);
+    s.in_flight -= 1;
     cv.notify_all();
     Reply::json(202, r#"{"status":"OK"}"#)
 }

@@ -634,6 +634,8 @@ fn main() -> ExitCode {
         ),
     );
 
+    concurrency::measure(&mut t, &setup);
+
     let count = |s: Status| t.0.iter().filter(|r| r.status == s).count();
     let (pass, fail, skip) = (
         count(Status::Pass),
@@ -684,7 +686,7 @@ fn main() -> ExitCode {
         "\n**{pass} PASS, {fail} FAIL, {skip} SKIP: {verdict}.**\n\n"
     ));
     md.push_str("Definitions:\n\n");
-    for d in DEFINITIONS {
+    for d in DEFINITIONS.iter().chain(concurrency::DEFINITIONS) {
         md.push_str(&format!("- {d}\n"));
     }
 
@@ -724,7 +726,7 @@ fn main() -> ExitCode {
         },
         "pass": pass, "fail": fail, "skip": skip,
         "all_pass": fail == 0 && skip == 0,
-        "definitions": DEFINITIONS,
+        "definitions": DEFINITIONS.iter().chain(concurrency::DEFINITIONS).collect::<Vec<_>>(),
     });
     let samples = json!({
         "unit": "microseconds",
@@ -757,5 +759,163 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Lambda Managed Instances (issue 14): throughput with 1, 4 and 16 workers
+/// (`AWS_LAMBDA_MAX_CONCURRENCY`) against a stand-in that answers in 50 ms,
+/// and the peak RSS of the 16-worker process under that load.
+mod concurrency {
+    use super::*;
+
+    /// The stand-in's latency on every call (token and API).
+    const LATENCY: Duration = Duration::from_millis(50);
+    /// Worker counts measured; the first is the baseline.
+    const WORKERS: [usize; 3] = [1, 4, 16];
+    /// N=4 must serve at least this many times the invocations per second of N=1.
+    const BUDGET_SPEEDUP_4: f64 = 3.5;
+    /// Peak RSS of the 16-worker process under load.
+    const BUDGET_RSS_16: u64 = 12 * 1024 * 1024;
+
+    pub const DEFINITIONS: &[&str] = &[
+        "**throughput, N workers**: one process with `AWS_LAMBDA_MAX_CONCURRENCY=N` (OAuth via `oauthSecretArn`) against a Cresta stand-in that answers every call 50 ms late. One warm-up wave of N events (secret, token and connections), then N x `BENCH_CONCURRENCY_WAVES` (default 40) events queued at once; invocations per second = events / (last outcome - queueing). **speed-up** = N=4 throughput / N=1 throughput.",
+        "**peak RSS, 16 workers**: `VmHWM` (kB = 1,024 B; budget 12 MiB = 12,582,912 B) of the 16-worker process after its run.",
+    ];
+
+    impl Table {
+        /// A row whose value must be at least `floor`.
+        #[allow(clippy::too_many_arguments)]
+        fn at_least(
+            &mut self,
+            id: &'static str,
+            figure: &str,
+            value: f64,
+            unit: &'static str,
+            shown: String,
+            floor: f64,
+            budget: String,
+        ) {
+            self.0.push(Row {
+                id,
+                figure: figure.into(),
+                value: Some(value),
+                unit,
+                shown,
+                budget,
+                status: if value >= floor {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                },
+            });
+        }
+    }
+
+    /// Invocations per second and VmHWM (kB) of one process with `workers`.
+    fn run(setup: &Setup, workers: usize, waves: usize) -> (f64, u64) {
+        let cresta = MockCresta::start();
+        cresta.set_latency(LATENCY);
+        let secrets = MockSecretsManager::start();
+        let mut env = support::secret_env(&cresta, &secrets);
+        env.push(("AWS_LAMBDA_MAX_CONCURRENCY".into(), workers.to_string()));
+        let runtime = FakeRuntime::start();
+        let mut proc = Some(RuntimeProcess::spawn_program(
+            &setup.function,
+            &runtime.address(),
+            &env,
+        ));
+        let mut check = |n: usize| {
+            let outcomes = runtime.wait_outcomes(n, WAIT * 4);
+            if outcomes.len() < n || !outcomes.iter().all(|o| o.ok) {
+                let log = proc.take().map(RuntimeProcess::finish).unwrap_or_default();
+                fatal(&format!(
+                    "{workers} workers: {} of {n} invocations answered, some failed? the process logged:\n{log}",
+                    outcomes.len()
+                ));
+            }
+            outcomes
+        };
+        for _ in 0..workers {
+            runtime.push(&setup.event, EVENT_BUDGET);
+        }
+        check(workers);
+        let events = workers * waves;
+        let queued = Instant::now();
+        for _ in 0..events {
+            runtime.push(&setup.event, EVENT_BUDGET);
+        }
+        let outcomes = check(workers + events);
+        let last = outcomes[workers..].iter().map(|o| o.at).max().unwrap();
+        let ips = events as f64 / (last - queued).as_secs_f64();
+        let hwm = proc
+            .as_ref()
+            .and_then(|p| p.status_kb("VmHWM"))
+            .unwrap_or_else(|| fatal("cannot read VmHWM"));
+        drop(proc.take().map(RuntimeProcess::finish));
+        if cresta.requests(Route::Token).len() != 1 || secrets.requests().len() != 1 {
+            eprintln!(
+                "bench: warning: {workers} workers made {} token and {} secret requests (expected one each)",
+                cresta.requests(Route::Token).len(),
+                secrets.requests().len()
+            );
+        }
+        (ips, hwm)
+    }
+
+    /// Adds the section's rows to the table.
+    pub fn measure(t: &mut Table, setup: &Setup) {
+        let waves = count_env("BENCH_CONCURRENCY_WAVES", 40);
+        eprintln!("bench: concurrency: {WORKERS:?} workers, {waves} waves each, stand-in latency {LATENCY:?}");
+        let mut ips = Vec::new();
+        let mut hwm_16 = 0;
+        for n in WORKERS {
+            let (v, hwm) = run(setup, n, waves);
+            ips.push(v);
+            if n == 16 {
+                hwm_16 = hwm;
+            }
+        }
+        for (n, v) in WORKERS.iter().zip(&ips) {
+            let id = match n {
+                1 => "throughput_1_worker_ips",
+                4 => "throughput_4_workers_ips",
+                _ => "throughput_16_workers_ips",
+            };
+            t.info(
+                id,
+                &format!(
+                    "throughput, {n} worker(s), 50 ms stand-in ({} events)",
+                    n * waves
+                ),
+                *v,
+                "invocations/s",
+                format!("{v:.1} invocations/s"),
+            );
+        }
+        let speedup = ips[1] / ips[0];
+        t.at_least(
+            "speedup_4_workers",
+            "speed-up, 4 workers over 1 (throughput ratio)",
+            speedup,
+            "ratio",
+            format!("{speedup:.2}x"),
+            BUDGET_SPEEDUP_4,
+            format!(">= {BUDGET_SPEEDUP_4}x"),
+        );
+        t.budget(
+            "peak_rss_16_workers_bytes",
+            "peak RSS, 16 workers under load (VmHWM)",
+            Ok((hwm_16 * 1024) as f64),
+            "bytes",
+            |v| {
+                format!(
+                    "{:.2} MiB ({} kB)",
+                    v / 1024.0 / 1024.0,
+                    group(v as u64 / 1024)
+                )
+            },
+            BUDGET_RSS_16 as f64,
+            "<= 12 MiB".into(),
+        );
     }
 }
