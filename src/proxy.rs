@@ -90,20 +90,6 @@ impl Proxies {
         })
     }
 
-    /// For the start-up debug line: which proxies, never their credentials.
-    pub fn describe(&self) -> String {
-        let mut parts: Vec<String> = [&self.https, &self.http]
-            .into_iter()
-            .flatten()
-            .map(|p| format!("{} for {}", p.display(), p.variable))
-            .collect();
-        if parts.is_empty() {
-            return "no proxy".into();
-        }
-        parts.push(format!("{} NO_PROXY entries", self.no_proxy.len()));
-        parts.join(", ")
-    }
-
     /// Whether no proxy is configured at all.
     pub fn is_empty(&self) -> bool {
         self.https.is_none() && self.http.is_none()
