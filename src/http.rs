@@ -294,7 +294,7 @@ fn permanent_failure(req: &Request<'_>, e: &ureq::Error) -> Option<Error> {
             req.category,
             "Tls",
             format!(
-                "{} to {} refused: {tls} (a certificate problem is not retried)",
+                "{} to {} refused: {tls} (not retried: a refused handshake is permanent)",
                 req.what,
                 host_of(&req.url)
             ),

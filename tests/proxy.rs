@@ -355,3 +355,25 @@ fn runtime_api_is_not_proxied_even_without_no_proxy() {
         vec![format!("api.cresta.test:{}", h.cresta.server.addr.port())]
     );
 }
+
+/// The first-run experience behind a TLS-inspecting proxy: without
+/// the company's CA the call is refused as `Upstream.Tls`, in words, once;
+/// with `SSL_CERT_FILE` it works.
+#[test]
+fn behind_an_inspecting_proxy_the_company_ca_is_what_is_missing() {
+    let h = https_cresta();
+    let proxy = ConnectProxy::start();
+    let mut env = env_for(&h, &h.named_url, &[("HTTPS_PROXY", &proxy.url())]);
+    env.retain(|(k, _)| k != "SSL_CERT_FILE");
+    let run = run_test_mode(pstn().as_bytes(), &env);
+    run.assert_error(&[
+        "Upstream.Tls",
+        "unknown certificate authority",
+        "SSL_CERT_FILE",
+    ]);
+    assert_eq!(proxy.requests().len(), 1, "one tunnel, one handshake");
+    assert!(h.cresta.server.requests().is_empty());
+    let env = with_env(env, &[("SSL_CERT_FILE", &h.ca)]);
+    let run = run_test_mode(pstn().as_bytes(), &env);
+    assert_eq!(run.code, Some(0), "{run:?}");
+}
