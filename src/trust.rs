@@ -149,6 +149,9 @@ mod tests {
         );
         let certs = parse_bundle("SSL_CERT_FILE", "/opt/ca.pem", bundle.as_bytes()).unwrap();
         assert_eq!(certs.len(), 2, "the key is skipped");
+        let crlf = bundle.replace('\n', "\r\n");
+        let same = parse_bundle("SSL_CERT_FILE", "/opt/ca.pem", crlf.as_bytes()).unwrap();
+        assert_eq!(same, certs, "CRLF line ends are fine");
         let t = Trust { extra: certs };
         assert_eq!(
             t.root_store().len(),
