@@ -81,13 +81,6 @@ enum Attempt {
 impl HttpClient {
     /// Builds the agent once for the process, from its network settings.
     pub fn from_settings(settings: &Settings) -> HttpClient {
-        crate::debug!(
-            "network: Mozilla roots + {} certificate(s) from SSL_CERT_FILE/AWS_CA_BUNDLE; {}; connect timeout {}, attempt timeout {}",
-            settings.trust.extra_count(),
-            settings.proxies.describe(),
-            crate::log::ms(settings.connect_timeout),
-            crate::log::ms(settings.client_timeout)
-        );
         let agent = crate::transport::outbound_agent(
             &settings.trust,
             &settings.proxies,
@@ -305,7 +298,7 @@ fn permanent_failure(req: &Request<'_>, e: &ureq::Error) -> Option<Error> {
             req.category,
             "Tls",
             format!(
-                "{} to {} refused: {tls} (a certificate problem is not retried)",
+                "{} to {} refused: {tls} (not retried: a refused handshake is permanent)",
                 req.what,
                 host_of(&req.url)
             ),

@@ -90,20 +90,6 @@ impl Proxies {
         })
     }
 
-    /// For the start-up debug line: which proxies, never their credentials.
-    pub fn describe(&self) -> String {
-        let mut parts: Vec<String> = [&self.https, &self.http]
-            .into_iter()
-            .flatten()
-            .map(|p| format!("{} for {}", p.display(), p.variable))
-            .collect();
-        if parts.is_empty() {
-            return "no proxy".into();
-        }
-        parts.push(format!("{} NO_PROXY entries", self.no_proxy.len()));
-        parts.join(", ")
-    }
-
     /// Whether no proxy is configured at all.
     pub fn is_empty(&self) -> bool {
         self.https.is_none() && self.http.is_none()
@@ -157,8 +143,8 @@ impl NoProxyEntry {
 /// curl's reading: entries separated by commas (or spaces); `*` alone
 /// matches every host; `example.com`, `.example.com` and `*.example.com`
 /// all match `example.com` and every subdomain of it; IP addresses match
-/// exactly, `10.0.0.0/8` style ranges by prefix. Entries curl would not
-/// understand are ignored, as curl does.
+/// exactly, `10.0.0.0/8` style ranges by prefix; a `:port` on an entry is
+/// ignored. Entries curl would not understand are ignored, as curl does.
 fn parse_no_proxy(value: &str) -> Vec<NoProxyEntry> {
     value
         .split([',', ' ', '\t'])
@@ -172,7 +158,14 @@ fn parse_no_proxy(value: &str) -> Vec<NoProxyEntry> {
                 Some((a, b)) => (a, Some(b)),
                 None => (e, None),
             };
-            let addr = addr.trim_start_matches('[').trim_end_matches(']');
+            // A port (`host:8443`, `[::1]:8443`) is ignored: the host decides.
+            let addr = match addr.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().unwrap_or_default(),
+                None if addr.matches(':').count() == 1 => {
+                    addr.split(':').next().unwrap_or_default()
+                }
+                None => addr,
+            };
             if let Ok(ip) = addr.parse::<IpAddr>() {
                 let max = if ip.is_ipv4() { 32 } else { 128 };
                 let bits = match bits {
@@ -184,7 +177,7 @@ fn parse_no_proxy(value: &str) -> Vec<NoProxyEntry> {
             if bits.is_some() {
                 return None;
             }
-            let name = e.trim_start_matches("*.").trim_start_matches('.');
+            let name = addr.trim_start_matches("*.").trim_start_matches('.');
             let name = name.strip_suffix('.').unwrap_or(name);
             (!name.is_empty()).then(|| NoProxyEntry::Domain(name.to_ascii_lowercase()))
         })
@@ -353,7 +346,7 @@ mod tests {
             ("HTTPS_PROXY", "http://p:1"),
             (
                 "NO_PROXY",
-                "localhost, .internal.example, amazonaws.com,*.corp.net ,10.0.0.0/8,[::1],192.168.1.7",
+                "localhost, .internal.example, amazonaws.com,*.corp.net ,10.0.0.0/8,[::1],192.168.1.7,svc.local:8443,[fd00::2]:443",
             ),
         ]);
         let direct = |h: &str| p.for_target("https", h).is_none();
@@ -369,6 +362,8 @@ mod tests {
         assert!(direct("[::1]"));
         assert!(direct("192.168.1.7"));
         assert!(!direct("192.168.1.8"));
+        assert!(direct("svc.local"));
+        assert!(direct("[fd00::2]"));
         assert!(!direct("notamazonaws.com"));
         assert!(!direct("api.cresta.com"));
         assert!(!direct("11.0.0.1"));

@@ -120,6 +120,45 @@ mod tests {
         assert_eq!(empty.extra_count(), 0);
     }
 
+    fn ca_pem(name: &str) -> String {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        let b64 = crate::auth::base64(&der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
+    }
+
+    #[test]
+    fn every_certificate_of_a_bundle_is_added_to_the_mozilla_roots() {
+        let bundle = format!(
+            "comment lines are fine\n{}{}-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
+            ca_pem("one"),
+            ca_pem("two")
+        );
+        let certs = parse_bundle("SSL_CERT_FILE", "/opt/ca.pem", bundle.as_bytes()).unwrap();
+        assert_eq!(certs.len(), 2, "the key is skipped");
+        let crlf = bundle.replace('\n', "\r\n");
+        let same = parse_bundle("SSL_CERT_FILE", "/opt/ca.pem", crlf.as_bytes()).unwrap();
+        assert_eq!(same, certs, "CRLF line ends are fine");
+        let t = Trust { extra: certs };
+        assert_eq!(
+            t.root_store().len(),
+            webpki_roots::TLS_SERVER_ROOTS.len() + 2
+        );
+    }
+
     #[test]
     fn bundles_without_a_certificate_are_refused_naming_the_variable() {
         for pem in [

@@ -355,3 +355,58 @@ fn runtime_api_is_not_proxied_even_without_no_proxy() {
         vec![format!("api.cresta.test:{}", h.cresta.server.addr.port())]
     );
 }
+
+/// The first-run experience behind a TLS-inspecting proxy: without
+/// the company's CA the call is refused as `Upstream.Tls`, in words, once;
+/// with `SSL_CERT_FILE` it works.
+#[test]
+fn behind_an_inspecting_proxy_the_company_ca_is_what_is_missing() {
+    let h = https_cresta();
+    let proxy = ConnectProxy::start();
+    let mut env = env_for(&h, &h.named_url, &[("HTTPS_PROXY", &proxy.url())]);
+    env.retain(|(k, _)| k != "SSL_CERT_FILE");
+    let run = run_test_mode(pstn().as_bytes(), &env);
+    run.assert_error(&[
+        "Upstream.Tls",
+        "unknown certificate authority",
+        "SSL_CERT_FILE",
+    ]);
+    assert_eq!(proxy.requests().len(), 1, "one tunnel, one handshake");
+    assert!(h.cresta.server.requests().is_empty());
+    let env = with_env(env, &[("SSL_CERT_FILE", &h.ca)]);
+    let run = run_test_mode(pstn().as_bytes(), &env);
+    assert_eq!(run.code, Some(0), "{run:?}");
+}
+
+/// In runtime mode a bad CA bundle or proxy URL is an init error posted to
+/// the Runtime API (never through a proxy), naming the variable, and no
+/// credential of the proxy URL appears in it.
+#[test]
+fn bad_network_settings_are_init_errors_naming_the_variable() {
+    for (var, value) in [
+        ("AWS_CA_BUNDLE", "/nonexistent/bundle.pem"),
+        ("HTTPS_PROXY", "socks5://user:sekrit-pw-77@127.0.0.1:1080"),
+    ] {
+        let rt = FakeRuntime::start();
+        let proxy = ConnectProxy::start();
+        let env = support::env(&[(var, value), ("HTTP_PROXY", &proxy.url())]);
+        let mut proc = RuntimeProcess::spawn(&rt.address(), &env);
+        let code = proc.wait_exit(Duration::from_secs(10));
+        let log = proc.finish();
+        assert_eq!(code, Some(1), "{log}");
+        let init = rt
+            .wait_init_error(Duration::from_secs(1))
+            .expect("init error posted");
+        assert_eq!(init.error_type.as_deref(), Some("Config.InvalidSetting"));
+        let message = init.json()["errorMessage"].as_str().unwrap().to_string();
+        assert!(message.contains(var), "{message}");
+        assert!(
+            !message.contains("sekrit") && !log.contains("sekrit"),
+            "{log}"
+        );
+        assert!(
+            proxy.requests().is_empty(),
+            "the Runtime API is not proxied"
+        );
+    }
+}
