@@ -151,17 +151,23 @@ fn json_unicode(text: &[u8], i: usize) -> Option<(usize, char)> {
 
 /// The end of a spelling of `pattern` that starts at `start`, if any. A
 /// search over (text, pattern) positions, each visited once: bounded by
-/// the pattern's length times the longest escape.
+/// the pattern's length times the longest escape. Most starts fail on
+/// their first byte, before anything is allocated.
 fn match_at(text: &[u8], start: usize, pattern: &[u8]) -> Option<usize> {
-    let mut stack = vec![(start, 0usize)];
-    let mut seen = std::collections::HashSet::new();
+    let first = steps(text, start, pattern, 0);
+    if first.is_empty() {
+        return None;
+    }
+    let mut stack: Vec<(usize, usize)> = first.iter().map(|(di, dj)| (start + di, *dj)).collect();
+    let mut seen: Vec<(usize, usize)> = Vec::new();
     while let Some((i, j)) = stack.pop() {
         if j == pattern.len() {
             return Some(i);
         }
-        if !seen.insert((i, j)) {
+        if seen.contains(&(i, j)) {
             continue;
         }
+        seen.push((i, j));
         for (di, dj) in steps(text, i, pattern, j) {
             stack.push((i + di, j + dj));
         }
@@ -187,6 +193,26 @@ pub fn redact(text: &str) -> String {
     redact_with(store.patterns(), text)
 }
 
+/// The redacted start of `text`, up to byte `keep` (rounded down to a
+/// character): for cutting long text. Only `keep` bytes plus room for the
+/// longest spelling of a credential are searched, so the cost does not grow
+/// with the text, and a credential that starts before the cut is replaced
+/// whole.
+pub fn redact_prefix(text: &str, keep: usize) -> String {
+    let mut keep = keep.min(text.len());
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let store = STORE.lock().unwrap_or_else(|e| e.into_inner());
+    // A byte of a credential is spelled in at most 6 (`\u0041`).
+    let longest = store.patterns().map(str::len).max().unwrap_or(0);
+    let mut end = text.len().min(keep + 6 * longest);
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    redact_upto(store.patterns(), &text[..end], keep)
+}
+
 /// Like [`redact`], but gives up (`None`) instead of waiting for a lock:
 /// for the panic hook, which may run while that lock is held.
 pub fn try_redact(text: &str) -> Option<String> {
@@ -198,6 +224,35 @@ pub fn try_redact(text: &str) -> Option<String> {
 /// escaped (overlapping ones merged, so two credentials that overlap leave
 /// nothing of either).
 fn redact_with<'a>(patterns: impl Iterator<Item = &'a str>, text: &str) -> String {
+    redact_upto(patterns, text, text.len())
+}
+
+/// [`redact_with`], keeping only what lies before byte `keep` (a character
+/// boundary): a credential that starts before `keep` is replaced whole, even
+/// where it runs past it, so the cut never leaves a piece of one.
+fn redact_upto<'a>(patterns: impl Iterator<Item = &'a str>, text: &str, keep: usize) -> String {
+    let spans = spans(patterns, text);
+    let mut out = String::with_capacity(keep.min(text.len()));
+    let mut written = 0;
+    for (s, e) in spans {
+        if s >= keep {
+            break;
+        }
+        out.push_str(&text[written..s]);
+        out.push_str(REDACTED);
+        written = e;
+    }
+    if written < keep {
+        out.push_str(&text[written..keep]);
+    }
+    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
+        out = redact_after(&out, scheme);
+    }
+    out
+}
+
+/// Where the patterns occur in `text`, merged, sorted, on character boundaries.
+fn spans<'a>(patterns: impl Iterator<Item = &'a str>, text: &str) -> Vec<(usize, usize)> {
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let bytes = text.as_bytes();
     let escaped = bytes.iter().any(|b| matches!(b, b'%' | b'+' | b'\\'));
@@ -225,46 +280,24 @@ fn redact_with<'a>(patterns: impl Iterator<Item = &'a str>, text: &str) -> Strin
             from = start + text[start..].chars().next().map_or(1, char::len_utf8);
         }
     }
-    let mut out = String::with_capacity(text.len());
-    if spans.is_empty() {
-        out.push_str(text);
-    } else {
-        // Whole characters only (a safety net: matches start and end on them).
-        for (s, e) in &mut spans {
-            while !text.is_char_boundary(*s) {
-                *s -= 1;
-            }
-            while !text.is_char_boundary(*e) {
-                *e += 1;
-            }
+    // Whole characters only (a safety net: matches start and end on them).
+    for (s, e) in &mut spans {
+        while !text.is_char_boundary(*s) {
+            *s -= 1;
         }
-        spans.sort_unstable();
-        let mut written = 0;
-        let mut current: Option<(usize, usize)> = None;
-        for (s, e) in spans {
-            match &mut current {
-                Some((_, end)) if s <= *end => *end = (*end).max(e),
-                _ => {
-                    if let Some((cs, ce)) = current {
-                        out.push_str(&text[written..cs]);
-                        out.push_str(REDACTED);
-                        written = ce;
-                    }
-                    current = Some((s, e));
-                }
-            }
+        while !text.is_char_boundary(*e) {
+            *e += 1;
         }
-        if let Some((cs, ce)) = current {
-            out.push_str(&text[written..cs]);
-            out.push_str(REDACTED);
-            written = ce;
-        }
-        out.push_str(&text[written..]);
     }
-    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
-        out = redact_after(&out, scheme);
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match merged.last_mut() {
+            Some((_, end)) if s <= *end => *end = (*end).max(e),
+            _ => merged.push((s, e)),
+        }
     }
-    out
+    merged
 }
 
 fn redact_after(text: &str, marker: &str) -> String {
@@ -405,6 +438,47 @@ mod tests {
         // Not a credential: escapes alone change nothing.
         let text = "100% sure, a+b, \\u0041 and \\q";
         assert_eq!(redact_only(&[secret], text), text);
+    }
+
+    /// Not a timing assertion: prints how long a pathological megabyte
+    /// takes (`cargo test --release --lib redact::tests::cost -- --ignored
+    /// --nocapture`).
+    #[test]
+    #[ignore = "prints a measurement"]
+    fn cost_of_a_pathological_megabyte() {
+        let secrets: Vec<String> = (0..10)
+            .map(|i| format!("A%+\\secret-{i:02}-xyzzy"))
+            .collect();
+        let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        for unit in ["%41", "%", "+", "\\u0041", "A", "\\\\"] {
+            let text = unit.repeat(1024 * 1024 / unit.len());
+            let t = std::time::Instant::now();
+            let out = redact_only(&refs, &text);
+            println!("{unit:>8}: {:?} ({} bytes out)", t.elapsed(), out.len());
+        }
+    }
+
+    #[test]
+    fn a_cut_never_leaves_a_piece_of_a_credential() {
+        let secret = "cut-secret-0123456789";
+        let text = format!("abc {secret} def");
+        for keep in 0..text.len() {
+            let out = redact_upto([secret].into_iter(), &text, keep);
+            assert!(
+                !out.contains("cut-s") && !out.contains("6789"),
+                "{keep}: {out}"
+            );
+            assert!(out.len() <= keep.max(4 + REDACTED.len()), "{keep}: {out}");
+        }
+        // Escaped, across the cut.
+        let text = format!("abc {}", secret.replace('-', "%2d"));
+        for keep in 5..text.len() {
+            let out = redact_upto([secret].into_iter(), &text, keep);
+            assert_eq!(out, "abc [REDACTED]", "{keep}");
+        }
+        register_secret("prefix-secret-9876543210");
+        let out = redact_prefix("x prefix-secret-9876543210 y", 5);
+        assert_eq!(out, "x [REDACTED]");
     }
 
     #[test]
