@@ -99,18 +99,18 @@ pub fn one_line(s: &str) -> String {
         .collect()
 }
 
-/// A short, one-line excerpt of a body for error messages. Redacted whole
-/// before it is cut, so a credential echoed near the cut leaves no piece.
+/// A short, one-line excerpt of a body for error messages. Redacted as it
+/// is cut, so a credential echoed across the cut leaves no piece.
 pub fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 300;
     let text = String::from_utf8_lossy(body);
-    let text = crate::redact::redact(&one_line(text.trim()));
+    let text = one_line(text.trim());
     if text.is_empty() {
         return "(empty body)".to_string();
     }
     match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text,
+        Some((cut, _)) => format!("{}...", crate::redact::redact_prefix(&text, cut)),
+        None => crate::redact::redact(&text),
     }
 }
 

@@ -55,11 +55,10 @@ fn flatten_into(
 
 fn collision(key: &str) -> Error {
     const SHOWN: usize = 100;
-    // Redacted before it is cut, like every excerpt (see `error::excerpt`).
-    let key = crate::redact::redact(key);
+    // Redacted as it is cut, like every excerpt (see `error::excerpt`).
     let shown = match key.char_indices().nth(SHOWN) {
-        Some((cut, _)) => format!("{}...", &key[..cut]),
-        None => key.to_string(),
+        Some((cut, _)) => format!("{}...", crate::redact::redact_prefix(key, cut)),
+        None => crate::redact::redact(key),
     };
     Error::new(
         Category::Upstream,

@@ -66,8 +66,8 @@ impl Store {
 }
 
 /// The texts to look for: the value, and the value as
-/// [`crate::error::one_line`] leaves it. Escaped and encoded forms are found
-/// by decoding the text instead (see [`views`]), whatever the encoder chose.
+/// [`crate::error::one_line`] leaves it. Escaped and encoded forms are
+/// matched in place (see [`match_at`]), whatever the encoder chose.
 fn forms(value: &str) -> Vec<String> {
     let flat = crate::error::one_line(value);
     if flat == value {
@@ -77,127 +77,102 @@ fn forms(value: &str) -> Vec<String> {
     }
 }
 
-/// One byte of a decoded view and the span of the text it came from.
-type Unit = (u8, usize, usize);
-
-/// The text decoded two ways, each byte mapped back to the text: with
-/// percent-escapes decoded (`+` as space, any hex case, even escapes of
-/// characters that need none), and with JSON string escapes decoded
-/// (`\uXXXX` and surrogate pairs included). Empty when the text has no escape.
-fn views(text: &str) -> Vec<Vec<Unit>> {
-    let mut out = Vec::new();
-    if text.contains('%') || text.contains('+') {
-        out.push(percent_view(text.as_bytes()));
-    }
-    if text.contains('\\') {
-        out.push(json_view(text));
-    }
-    out
-}
-
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-fn percent_view(bytes: &[u8]) -> Vec<Unit> {
-    let mut units = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| Some(hex(*bytes.get(i + 1)?)? << 4 | hex(*bytes.get(i + 2)?)?))
-            .flatten();
-        match (escaped, bytes[i]) {
-            (Some(b), _) => {
-                units.push((b, i, i + 3));
-                i += 3;
-            }
-            (None, b'+') => {
-                units.push((b' ', i, i + 1));
-                i += 1;
-            }
-            (None, b) => {
-                units.push((b, i, i + 1));
-                i += 1;
+/// The ways the text at `i` can spell the pattern's next bytes: how many
+/// text bytes and how many pattern bytes each consumes. Literally; as a
+/// percent-escape (any hex case, even of a character that needs none) or `+`
+/// for space; as a JSON escape (`\"`, `\n`, `\u00e9`, surrogate pairs).
+fn steps(text: &[u8], i: usize, pattern: &[u8], j: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let (Some(&t), Some(&p)) = (text.get(i), pattern.get(j)) else {
+        return out;
+    };
+    if t == p {
+        out.push((1, 1));
+    }
+    match t {
+        b'%' => {
+            let byte = text
+                .get(i + 1..i + 3)
+                .and_then(|h| Some(hex(h[0])? << 4 | hex(h[1])?));
+            if byte == Some(p) {
+                out.push((3, 1));
             }
         }
+        b'+' if p == b' ' => out.push((1, 1)),
+        b'\\' => {
+            let simple = match text.get(i + 1) {
+                Some(b'"') => Some(b'"'),
+                Some(b'\\') => Some(b'\\'),
+                Some(b'/') => Some(b'/'),
+                Some(b'b') => Some(8),
+                Some(b'f') => Some(12),
+                Some(b'n') => Some(b'\n'),
+                Some(b'r') => Some(b'\r'),
+                Some(b't') => Some(b'\t'),
+                _ => None,
+            };
+            if simple == Some(p) {
+                out.push((2, 1));
+            }
+            if let Some((len, c)) = json_unicode(text, i) {
+                let mut buf = [0u8; 4];
+                let bytes = c.encode_utf8(&mut buf).as_bytes();
+                if pattern[j..].starts_with(bytes) {
+                    out.push((len, bytes.len()));
+                }
+            }
+        }
+        _ => {}
     }
-    units
+    out
 }
 
-fn json_view(text: &str) -> Vec<Unit> {
-    let bytes = text.as_bytes();
-    let u16_at = |i: usize| -> Option<u16> {
-        if bytes.get(i..i + 2)? != b"\\u" {
+/// `\uXXXX` (or a surrogate pair of them) at `i`: its length and character.
+fn json_unicode(text: &[u8], i: usize) -> Option<(usize, char)> {
+    let unit = |at: usize| -> Option<u32> {
+        if text.get(at..at + 2)? != b"\\u" {
             return None;
         }
-        let digits = std::str::from_utf8(bytes.get(i + 2..i + 6)?).ok()?;
-        u16::from_str_radix(digits, 16).ok()
+        let digits = std::str::from_utf8(text.get(at + 2..at + 6)?).ok()?;
+        u32::from_str_radix(digits, 16).ok()
     };
-    let mut units = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let (ch, len) = match (bytes[i], bytes.get(i + 1)) {
-            (b'\\', Some(b'u')) => match u16_at(i) {
-                Some(hi @ 0xD800..=0xDBFF) => match u16_at(i + 6) {
-                    Some(lo @ 0xDC00..=0xDFFF) => (
-                        char::from_u32(
-                            0x10000 + ((u32::from(hi) - 0xD800) << 10) + (u32::from(lo) - 0xDC00),
-                        ),
-                        12,
-                    ),
-                    _ => (None, 1),
-                },
-                Some(unit) => (char::from_u32(u32::from(unit)), 6),
-                None => (None, 1),
-            },
-            (b'\\', Some(&e)) => (
-                match e {
-                    b'"' => Some('"'),
-                    b'\\' => Some('\\'),
-                    b'/' => Some('/'),
-                    b'b' => Some('\u{8}'),
-                    b'f' => Some('\u{c}'),
-                    b'n' => Some('\n'),
-                    b'r' => Some('\r'),
-                    b't' => Some('\t'),
-                    _ => None,
-                },
-                2,
-            ),
-            _ => (None, 1),
-        };
-        match ch {
-            Some(c) => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    units.push((b, i, i + len));
-                }
-                i += len;
-            }
-            None => {
-                units.push((bytes[i], i, i + 1));
-                i += 1;
-            }
-        }
+    let hi = unit(i)?;
+    if (0xD800..0xDC00).contains(&hi) {
+        let lo = unit(i + 6).filter(|lo| (0xDC00..0xE000).contains(lo))?;
+        let c = char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?;
+        return Some((12, c));
     }
-    units
+    Some((6, char::from_u32(hi)?))
 }
 
-/// Spans of the text where `pattern` appears in a decoded view.
-fn find_in_view(view: &[Unit], pattern: &[u8], spans: &mut Vec<(usize, usize)>) {
-    if pattern.is_empty() || view.len() < pattern.len() {
-        return;
+/// The end of a spelling of `pattern` that starts at `start`, if any. A
+/// search over (text, pattern) positions, each visited once: bounded by
+/// the pattern's length times the longest escape. Most starts fail on
+/// their first byte, before anything is allocated.
+fn match_at(text: &[u8], start: usize, pattern: &[u8]) -> Option<usize> {
+    let first = steps(text, start, pattern, 0);
+    if first.is_empty() {
+        return None;
     }
-    for start in 0..=view.len() - pattern.len() {
-        if view[start].0 == pattern[0]
-            && view[start..start + pattern.len()]
-                .iter()
-                .zip(pattern)
-                .all(|(u, p)| u.0 == *p)
-        {
-            spans.push((view[start].1, view[start + pattern.len() - 1].2));
+    let mut stack: Vec<(usize, usize)> = first.iter().map(|(di, dj)| (start + di, *dj)).collect();
+    let mut seen: Vec<(usize, usize)> = Vec::new();
+    while let Some((i, j)) = stack.pop() {
+        if j == pattern.len() {
+            return Some(i);
+        }
+        if seen.contains(&(i, j)) {
+            continue;
+        }
+        seen.push((i, j));
+        for (di, dj) in steps(text, i, pattern, j) {
+            stack.push((i + di, j + dj));
         }
     }
+    None
 }
 
 /// Remembers a credential value so that no later line or error contains it.
@@ -218,6 +193,26 @@ pub fn redact(text: &str) -> String {
     redact_with(store.patterns(), text)
 }
 
+/// The redacted start of `text`, up to byte `keep` (rounded down to a
+/// character): for cutting long text. Only `keep` bytes plus room for the
+/// longest spelling of a credential are searched, so the cost does not grow
+/// with the text, and a credential that starts before the cut is replaced
+/// whole.
+pub fn redact_prefix(text: &str, keep: usize) -> String {
+    let mut keep = keep.min(text.len());
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let store = STORE.lock().unwrap_or_else(|e| e.into_inner());
+    // A byte of a credential is spelled in at most 6 (`\u0041`).
+    let longest = store.patterns().map(str::len).max().unwrap_or(0);
+    let mut end = text.len().min(keep + 6 * longest);
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    redact_upto(store.patterns(), &text[..end], keep)
+}
+
 /// Like [`redact`], but gives up (`None`) instead of waiting for a lock:
 /// for the panic hook, which may run while that lock is held.
 pub fn try_redact(text: &str) -> Option<String> {
@@ -225,15 +220,57 @@ pub fn try_redact(text: &str) -> Option<String> {
     Some(crate::error::one_line(&redact_with(store.patterns(), text)))
 }
 
-/// Replaces the union of every occurrence of every pattern, in the text and
-/// in its decoded views (overlapping ones merged, so two credentials that
-/// overlap leave nothing of either).
+/// Replaces the union of every occurrence of every pattern, literal or
+/// escaped (overlapping ones merged, so two credentials that overlap leave
+/// nothing of either).
 fn redact_with<'a>(patterns: impl Iterator<Item = &'a str>, text: &str) -> String {
+    redact_upto(patterns, text, text.len())
+}
+
+/// [`redact_with`], keeping only what lies before byte `keep` (a character
+/// boundary): a credential that starts before `keep` is replaced whole, even
+/// where it runs past it, so the cut never leaves a piece of one.
+fn redact_upto<'a>(patterns: impl Iterator<Item = &'a str>, text: &str, keep: usize) -> String {
+    let spans = spans(patterns, text);
+    let mut out = String::with_capacity(keep.min(text.len()));
+    let mut written = 0;
+    for (s, e) in spans {
+        if s >= keep {
+            break;
+        }
+        out.push_str(&text[written..s]);
+        out.push_str(REDACTED);
+        written = e;
+    }
+    if written < keep {
+        out.push_str(&text[written..keep]);
+    }
+    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
+        out = redact_after(&out, scheme);
+    }
+    out
+}
+
+/// Where the patterns occur in `text`, merged, sorted, on character boundaries.
+fn spans<'a>(patterns: impl Iterator<Item = &'a str>, text: &str) -> Vec<(usize, usize)> {
     let mut spans: Vec<(usize, usize)> = Vec::new();
-    let views = views(text);
+    let bytes = text.as_bytes();
+    let escaped = bytes.iter().any(|b| matches!(b, b'%' | b'+' | b'\\'));
     for pattern in patterns {
-        for view in &views {
-            find_in_view(view, pattern.as_bytes(), &mut spans);
+        if escaped {
+            // Any start can begin a spelling: escapes are matched in place,
+            // so text before the echo cannot shift how it is decoded.
+            let p = pattern.as_bytes();
+            for start in 0..bytes.len() {
+                let b = bytes[start];
+                if b != p[0] && !matches!(b, b'%' | b'+' | b'\\') {
+                    continue;
+                }
+                if let Some(end) = match_at(bytes, start, p) {
+                    spans.push((start, end));
+                }
+            }
+            continue;
         }
         let mut from = 0;
         while let Some(at) = text[from..].find(pattern) {
@@ -243,46 +280,24 @@ fn redact_with<'a>(patterns: impl Iterator<Item = &'a str>, text: &str) -> Strin
             from = start + text[start..].chars().next().map_or(1, char::len_utf8);
         }
     }
-    let mut out = String::with_capacity(text.len());
-    if spans.is_empty() {
-        out.push_str(text);
-    } else {
-        // Whole characters only (a decoded match maps back to escapes).
-        for (s, e) in &mut spans {
-            while !text.is_char_boundary(*s) {
-                *s -= 1;
-            }
-            while !text.is_char_boundary(*e) {
-                *e += 1;
-            }
+    // Whole characters only (a safety net: matches start and end on them).
+    for (s, e) in &mut spans {
+        while !text.is_char_boundary(*s) {
+            *s -= 1;
         }
-        spans.sort_unstable();
-        let mut written = 0;
-        let mut current: Option<(usize, usize)> = None;
-        for (s, e) in spans {
-            match &mut current {
-                Some((_, end)) if s <= *end => *end = (*end).max(e),
-                _ => {
-                    if let Some((cs, ce)) = current {
-                        out.push_str(&text[written..cs]);
-                        out.push_str(REDACTED);
-                        written = ce;
-                    }
-                    current = Some((s, e));
-                }
-            }
+        while !text.is_char_boundary(*e) {
+            *e += 1;
         }
-        if let Some((cs, ce)) = current {
-            out.push_str(&text[written..cs]);
-            out.push_str(REDACTED);
-            written = ce;
-        }
-        out.push_str(&text[written..]);
     }
-    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
-        out = redact_after(&out, scheme);
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match merged.last_mut() {
+            Some((_, end)) if s <= *end => *end = (*end).max(e),
+            _ => merged.push((s, e)),
+        }
     }
-    out
+    merged
 }
 
 fn redact_after(text: &str, marker: &str) -> String {
@@ -407,9 +422,63 @@ mod tests {
             let out = redact_only(&[secret], &format!("got <{echoed}> back"));
             assert_eq!(out, "got <[REDACTED]> back", "{echoed}");
         }
+        // Text just before the echo cannot shift how it is decoded.
+        for before in ["%1", "%", "\\", "\\u00", "+", "%2"] {
+            let text = format!("{before}{}", encode(secret, false, false));
+            let out = redact_only(&[secret], &text);
+            assert_eq!(out, format!("{before}[REDACTED]"), "{text}");
+        }
+        // Found by the fuzzer: "%1" then an echo starting with a hex digit.
+        let hexy = "Cs4\"Zr%41 Wm-Zk3uu";
+        let out = redact_only(&[hexy], "}\"%1Cs4%22Zr%2541%20Wm-Zk3uu");
+        assert_eq!(out, "}\"%1[REDACTED]");
+        let json = serde_json::to_string(secret).unwrap();
+        let out = redact_only(&[secret], &format!("\\{json}"));
+        assert!(out.ends_with("[REDACTED]\""), "{out}");
         // Not a credential: escapes alone change nothing.
         let text = "100% sure, a+b, \\u0041 and \\q";
         assert_eq!(redact_only(&[secret], text), text);
+    }
+
+    /// Not a timing assertion: prints how long a pathological megabyte
+    /// takes (`cargo test --release --lib redact::tests::cost -- --ignored
+    /// --nocapture`).
+    #[test]
+    #[ignore = "prints a measurement"]
+    fn cost_of_a_pathological_megabyte() {
+        let secrets: Vec<String> = (0..10)
+            .map(|i| format!("A%+\\secret-{i:02}-xyzzy"))
+            .collect();
+        let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        for unit in ["%41", "%", "+", "\\u0041", "A", "\\\\"] {
+            let text = unit.repeat(1024 * 1024 / unit.len());
+            let t = std::time::Instant::now();
+            let out = redact_only(&refs, &text);
+            println!("{unit:>8}: {:?} ({} bytes out)", t.elapsed(), out.len());
+        }
+    }
+
+    #[test]
+    fn a_cut_never_leaves_a_piece_of_a_credential() {
+        let secret = "cut-secret-0123456789";
+        let text = format!("abc {secret} def");
+        for keep in 0..text.len() {
+            let out = redact_upto([secret].into_iter(), &text, keep);
+            assert!(
+                !out.contains("cut-s") && !out.contains("6789"),
+                "{keep}: {out}"
+            );
+            assert!(out.len() <= keep.max(4 + REDACTED.len()), "{keep}: {out}");
+        }
+        // Escaped, across the cut.
+        let text = format!("abc {}", secret.replace('-', "%2d"));
+        for keep in 5..text.len() {
+            let out = redact_upto([secret].into_iter(), &text, keep);
+            assert_eq!(out, "abc [REDACTED]", "{keep}");
+        }
+        register_secret("prefix-secret-9876543210");
+        let out = redact_prefix("x prefix-secret-9876543210 y", 5);
+        assert_eq!(out, "x [REDACTED]");
     }
 
     #[test]

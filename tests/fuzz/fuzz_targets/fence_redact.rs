@@ -10,7 +10,7 @@
 //! 2. No 8-character piece of a planted credential reaches any output (error
 //!    messages as posted or logged, body excerpts), whatever its position in
 //!    the echo and whether it is echoed raw, JSON-escaped or percent-encoded.
-//!    Pieces the input itself contains are not counted: they are the input's.
+//!    A credential the input itself spells in part is not checked.
 //!
 //! Input: env mask byte, Parameters mask byte, echo selector byte, offset
 //! byte, status byte, then `0xFF`-separated fields: the values of the set env
@@ -26,10 +26,12 @@ use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 use std::sync::Once;
 
-const API_KEY: &str = "PLANTED-api/key+1 é~7Q2x-9vW";
-const CLIENT_SECRET: &str = "PLANTED-client\"secret%41 Zk3";
-const TOKEN: &str = "eyJPLANTED.token_Q5r8-u1Vb";
-const SESSION_TOKEN: &str = "IQoJPLANTED//session+token==Xy";
+// Unusual runs of characters (no word the code writes), with the characters
+// that need escaping in JSON and in URLs.
+const API_KEY: &str = "Pq7-Akx/ky+1 é~7Q2x-9vW";
+const CLIENT_SECRET: &str = "Cs4\"Zr%41 Wm-Zk3uu";
+const TOKEN: &str = "eyJ9Tq.Vb_Q5r8-u1Vb";
+const SESSION_TOKEN: &str = "IQoJ//Sx+Tn==Xy8pw";
 const PLANTED: [&str; 4] = [API_KEY, CLIENT_SECRET, TOKEN, SESSION_TOKEN];
 
 /// Keys the input may set in the environment, with a default used when it
@@ -173,17 +175,22 @@ fuzz_target!(|data: &[u8]| {
     assert_no_piece(&redact(&body), data);
 });
 
-/// No 8-byte piece of a planted credential in `output`, unless the input
-/// itself holds that piece (as bytes, or as text with control characters
-/// turned into spaces, which is what a one-line message makes of it).
+/// No 8-byte piece of a planted credential in `output`. A credential of
+/// which the input holds any 4-byte piece (as bytes, or as text with control
+/// characters turned into spaces, which is what a one-line message makes of
+/// it) is not checked: the input could spell the piece itself, around text
+/// the code adds.
 fn assert_no_piece(output: &str, input: &[u8]) {
     let flat = connect_pstn_transfer::error::one_line(&text(input));
     for secret in PLANTED {
+        let known = secret.as_bytes().windows(4).any(|p| {
+            input.windows(4).any(|w| w == p) || flat.as_bytes().windows(4).any(|w| w == p)
+        });
+        if known {
+            continue;
+        }
         for piece in secret.as_bytes().windows(8) {
-            if output.as_bytes().windows(8).any(|w| w == piece)
-                && !input.windows(8).any(|w| w == piece)
-                && !flat.as_bytes().windows(8).any(|w| w == piece)
-            {
+            if output.as_bytes().windows(8).any(|w| w == piece) {
                 panic!(
                     "piece {:?} of a planted credential in output: {output}",
                     String::from_utf8_lossy(piece)
