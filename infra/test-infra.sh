@@ -10,7 +10,7 @@ usage() {
 Usage: infra/test-infra.sh [-h|--help]
 
 Runs:
-  * cfn-lint infra/cloudformation/template.yaml (installed with pip when missing)
+  * cfn-lint infra/cloudformation/template.yaml (from the venv of scripts/venv.sh)
   * consistency checks between template, parameters.json.example and SPEC names
   * infra/cloudformation/deploy.sh --dry-run, and a full run against a fake
     aws CLI: printed commands, secret masking, missing values, and the
@@ -89,15 +89,9 @@ deploy_run() {
 }
 
 # --- cfn-lint ---------------------------------------------------------------
-cfn_lint=(cfn-lint)
-if ! command -v cfn-lint >/dev/null 2>&1; then
-  echo "installing cfn-lint (python3 -m pip install --quiet cfn-lint)"
-  timeout 300 python3 -m pip install --quiet cfn-lint >/dev/null 2>&1 || true
-  if ! command -v cfn-lint >/dev/null 2>&1; then
-    # pip may put the entry point outside PATH (e.g. ~/.local/bin).
-    cfn_lint=(python3 -c 'import sys; from cfnlint.runner import main; sys.exit(main())')
-  fi
-fi
+# cfn-lint from the test command's venv (scripts/venv.sh creates it once).
+venv_bin=$("$repo_root/scripts/venv.sh") || { echo "test-infra.sh: error: scripts/venv.sh failed" >&2; exit 1; }
+cfn_lint=("$venv_bin/cfn-lint")
 set +e
 out=$(timeout 120 "${cfn_lint[@]}" -- "$template" 2>&1)
 rc=$?
