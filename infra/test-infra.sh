@@ -64,6 +64,16 @@ mkdir -p "$work/bin"
 cat > "$work/bin/aws" <<'EOF'
 #!/usr/bin/env bash
 printf '%s\n' "$*" >> "$FAKE_AWS_LOG"
+# A file:// argument: its mode and content, as the CLI would read them.
+for arg in "$@"; do
+  case "$arg" in
+    file://*)
+      f=${arg#file://}
+      printf 'FILE %s %s %s\n' "$f" "$(stat -c %a "$f" 2>&1)" "$(stat -c %a "$(dirname "$f")" 2>&1)" >> "$FAKE_AWS_LOG"
+      printf 'CONTENT %s\n' "$(cat "$f" 2>&1)" >> "$FAKE_AWS_LOG"
+      ;;
+  esac
+done
 EOF
 chmod +x "$work/bin/aws"
 export FAKE_AWS_LOG=$work/aws.log
@@ -127,8 +137,12 @@ verdict "template: provided.al2023, handler bootstrap, timeout 8 s, 128 MB"
 # Parameters marked NoEcho (awk remembers the two-space indented key above).
 no_echo=$(awk '/^[A-Za-z]/ { section = $1 } section == "Parameters:" && /^  [A-Za-z0-9]+:$/ { p = $1 }
   section == "Parameters:" && /NoEcho: true/ { print p }' "$template" | tr '\n' ' ')
-[ "$no_echo" = "OAuthClientId: OAuthClientSecret: " ] || problem "NoEcho parameters: $no_echo"
-verdict "template: client id and secret are NoEcho"
+[ "$no_echo" = "OAuthClientId: OAuthClientSecret: HttpsProxy: " ] || problem "NoEcho parameters: $no_echo"
+verdict "template: client id, client secret and proxy URL are NoEcho"
+expect_has "kms:ViaService: !Sub"
+# shellcheck disable=SC2016 # the template's own ${...}
+expect_has 'secretsmanager.${SecretRegion}.${AWS::URLSuffix}'
+verdict "template: kms:ViaService uses the partition's URL suffix"
 
 # The example Connect flow: well formed, and wired as docs/connect-flow.md says.
 if flow_problems=$(python3 - docs/connect-flow-example.json <<'PY' 2>&1
@@ -191,7 +205,8 @@ expect_has "cloudformation deploy --template-file $repo_root/$template"
 expect_has "--stack-name pstn-test-stack"
 expect_has "--capabilities CAPABILITY_NAMED_IAM"
 verdict "dry-run: cloudformation deploy with the stack name and CAPABILITY_NAMED_IAM"
-expect_has "--parameter-overrides VirtualAgentName=$AGENT CrestaRegion=us-west-2-prod"
+expect_has "--parameter-overrides 'file://<file readable only by"
+expect_has "[dry-run] with the parameters: VirtualAgentName=$AGENT CrestaRegion=us-west-2-prod"
 expect_has "CodeS3Bucket=my-artifacts-bucket"
 expect_has "Architecture=arm64"
 expect_has "CodeS3Key=connect-pstn-transfer/connect-pstn-transfer-$version-arm64-"
@@ -227,6 +242,34 @@ expect_has "s3://my-lambda-artifacts-us-west-2/"
 expect_has "FunctionName=from-flag"
 expect_has "VirtualAgentName=customers/acme/profiles/support/virtualAgents/billing-agent"
 verdict "dry-run: --parameters-file is read; a flag wins over it"
+
+deploy_run --dry-run "${common[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN"
+expect_rc 0
+expect_has "AliasName=live ProvisionedConcurrency=0 ReservedConcurrency= LogFormat=Text ApplicationLogLevel= XRayTracing=false"
+expect_has "SubnetIds= SecurityGroupIds= HttpsProxy= NoProxy= CaBundlePath= CaBundleLayerArn="
+verdict "dry-run: audited-environment options default to off (alias live, Text logs, no VPC, proxy, CA, tracing)"
+
+readonly LAYER_ARN=arn:aws:lambda:us-west-2:111122223333:layer:company-ca:2
+# shellcheck disable=SC2054 # comma lists are the values
+audited=(--subnet-ids subnet-0a1,subnet-0b2 --security-group-ids sg-0c3 --https-proxy http://proxy.internal:3128
+  --no-proxy .amazonaws.com,169.254.169.254 --ca-bundle-path /opt/certs/company-ca.pem --ca-bundle-layer-arn "$LAYER_ARN"
+  --log-format JSON --log-level WARN --xray-tracing true --alias prod --provisioned-concurrency 3 --reserved-concurrency 10)
+deploy_run --dry-run "${common[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" "${audited[@]}"
+expect_rc 0
+for kv in SubnetIds=subnet-0a1,subnet-0b2 SecurityGroupIds=sg-0c3 HttpsProxy=http://proxy.internal:3128 \
+  NoProxy=.amazonaws.com,169.254.169.254 CaBundlePath=/opt/certs/company-ca.pem CaBundleLayerArn=$LAYER_ARN \
+  LogFormat=JSON ApplicationLogLevel=WARN XRayTracing=true AliasName=prod ProvisionedConcurrency=3 ReservedConcurrency=10; do
+  expect_has " $kv "
+done
+verdict "dry-run: every audited-environment option reaches its template parameter"
+
+PSTN_SUBNET_IDS=subnet-9 PSTN_SECURITY_GROUP_IDS=sg-9 PSTN_LOG_FORMAT=JSON PSTN_XRAY_TRACING=true \
+  deploy_run --dry-run "${common[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN"
+expect_rc 0
+expect_has " SubnetIds=subnet-9 SecurityGroupIds=sg-9 "
+expect_has " LogFormat=JSON "
+expect_has " XRayTracing=true "
+verdict "dry-run: audited-environment options from PSTN_* variables"
 
 # --- missing values, non-interactive ----------------------------------------
 deploy_run --dry-run --stack-name s --virtual-agent-name "$AGENT" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN"
@@ -269,10 +312,34 @@ deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN"
 expect_refused "--arch must be arm64 or x86_64"
 verdict "unknown architecture refused"
 
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" --subnet-ids subnet-1
+expect_refused "--subnet-ids and --security-group-ids must be given together"
+verdict "rule: subnets without security groups refused"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" --security-group-ids sg-1
+expect_refused "--subnet-ids and --security-group-ids must be given together"
+verdict "rule: security groups without subnets refused"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" --log-level DEBUG
+expect_refused "--log-level needs --log-format JSON"
+verdict "rule: application log level without JSON logs refused"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" --ca-bundle-layer-arn "$LAYER_ARN"
+expect_refused "--ca-bundle-layer-arn needs --ca-bundle-path"
+verdict "rule: CA layer without the bundle's path refused"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" --provisioned-concurrency 5 --reserved-concurrency 2
+expect_refused "must be at least --provisioned-concurrency"
+verdict "rule: reserved concurrency below provisioned refused"
+for bad in "--https-proxy ftp://proxy:21" "--ca-bundle-path certs/ca.pem" "--alias 123" "--provisioned-concurrency -1" \
+  "--log-format XML" "--xray-tracing yes" "--subnet-ids subnet-1;rm" "--ca-bundle-layer-arn arn:aws:lambda:us-west-2:111122223333:layer:ca"; do
+  # shellcheck disable=SC2086 # flag and value
+  deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" $bad
+  [ "$rc" -ne 0 ] || problem "'$bad' accepted"
+  expect_no_aws_call
+done
+verdict "malformed proxy, CA path, alias, concurrency, log format, tracing, subnet and layer values refused"
+
 # --- full run against the fake aws ------------------------------------------
 deploy_run "${real[@]}" --region us-west-2-prod --oauth-client-id my-client-id --oauth-client-secret "$SECRET_VALUE"
 expect_rc 0
-call_order=$(cut -d' ' -f3,4 "$FAKE_AWS_LOG" | tr '\n' ';')
+call_order=$(grep -v '^FILE \|^CONTENT ' "$FAKE_AWS_LOG" | cut -d' ' -f3,4 | tr '\n' ';')
 [ "$call_order" = "s3 cp;cloudformation deploy;cloudformation describe-stacks;" ] || problem "aws calls: $call_order"
 verdict "full run: s3 cp, then cloudformation deploy, then describe-stacks"
 grep -qF "s3://my-artifacts-bucket/connect-pstn-transfer/connect-pstn-transfer-$version-arm64-$zip_sha16.zip" "$FAKE_AWS_LOG" \
@@ -280,10 +347,26 @@ grep -qF "s3://my-artifacts-bucket/connect-pstn-transfer/connect-pstn-transfer-$
 grep -qF "CodeS3Key=connect-pstn-transfer/connect-pstn-transfer-$version-arm64-$zip_sha16.zip" "$FAKE_AWS_LOG" \
   || problem "CodeS3Key differs from the uploaded key"
 verdict "full run: S3 key holds the version and the zip's sha256, same key deployed"
-grep -qF "OAuthClientSecret=$SECRET_VALUE" "$FAKE_AWS_LOG" || problem "the CLI did not get the secret"
+grep '^CONTENT ' "$FAKE_AWS_LOG" | grep -qF "\"OAuthClientSecret=$SECRET_VALUE\"" || problem "the CLI did not get the secret in its parameters file"
 expect_lacks "Sup3r-s3cret"
 expect_has "OAuthClientSecret=****"
 verdict "full run: the CLI gets the real secret, the printed commands mask it"
+! grep -v '^CONTENT ' "$FAKE_AWS_LOG" | grep -qF "Sup3r-s3cret" || problem "the secret is on an aws command line: $(grep -F Sup3r "$FAKE_AWS_LOG" | head -n1)"
+grep -q '^FILE .* 600 700$' "$FAKE_AWS_LOG" || problem "parameters file not 0600 in a 0700 directory: $(grep '^FILE' "$FAKE_AWS_LOG")"
+params_path=$(sed -n 's/^FILE \([^ ]*\) .*/\1/p' "$FAKE_AWS_LOG" | head -n1)
+if [ -z "$params_path" ] || [ -e "$params_path" ] || [ -e "$(dirname "$params_path")" ]; then
+  problem "parameters file $params_path left behind"
+fi
+verdict "full run: parameters in a file only the user can read (0600, directory 0700), removed afterwards; no secret in any argv"
+python3 -c 'import json, sys; v = json.loads(sys.argv[1]); assert all(isinstance(x, str) and "=" in x for x in v)' \
+  "$(sed -n 's/^CONTENT //p' "$FAKE_AWS_LOG" | head -n1)" 2>/dev/null || problem "parameters file is not a JSON list of Key=Value strings"
+verdict "full run: parameters file is a JSON list of Key=Value strings (what aws cloudformation deploy reads)"
+
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" --https-proxy 'http://proxyuser:Pr0xy-pass@proxy.internal:3128'
+expect_rc 0
+expect_lacks "Pr0xy-pass"
+expect_has "HttpsProxy=http://****@proxy.internal:3128"
+verdict "full run: the proxy password is masked in the printed parameters"
 
 echo
 if [ "$failures" -eq 0 ]; then
