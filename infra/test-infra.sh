@@ -15,6 +15,10 @@ Runs:
   * infra/cloudformation/deploy.sh --dry-run, and a full run against a fake
     aws CLI: printed commands, secret masking, missing values, and the
     template's rules refused before any AWS call
+  * deploy.sh for real against moto's server on 127.0.0.1 (infra/moto-server.py)
+    with the AWS CLI from the venv: a create with every option, an update
+    with a changed zip, a stack without options, read back through the CLI
+    (SKIP_MOTO=1 skips this part)
 EOF
 }
 case "${1:-}" in
@@ -184,6 +188,15 @@ sys.exit(1 if errors else 0)
 PY
 ); then :; else problem "$flow_problems"; fi
 verdict "docs/connect-flow-example.json: valid flow, both actions, transfer with DTMF, handoff keys"
+
+# What moto does not model, checked in the template itself.
+out=$(cat "$template")
+expect_has "        LogFormat: !Ref LogFormat"
+expect_has "        ApplicationLogLevel: !If [HasLogLevel, !Ref ApplicationLogLevel, !Ref AWS::NoValue]"
+expect_has "        - ProvisionedConcurrentExecutions: !Ref ProvisionedConcurrency"
+# shellcheck disable=SC2016 # the template's own ${...}
+expect_has '      Description: !Sub code ${CodeS3Key}'
+verdict "template: LoggingConfig from LogFormat/ApplicationLogLevel, provisioned concurrency on the alias, a version per zip"
 
 # --- deploy.sh --dry-run ----------------------------------------------------
 deploy_run --help
@@ -367,6 +380,166 @@ expect_rc 0
 expect_lacks "Pr0xy-pass"
 expect_has "HttpsProxy=http://****@proxy.internal:3128"
 verdict "full run: the proxy password is masked in the printed parameters"
+
+# --- deploy.sh for real, against moto ---------------------------------------
+# moto's server (infra/moto-server.py: moto plus the Lambda pieces of
+# CloudFormation it lacks) on 127.0.0.1, the AWS CLI from the venv, and
+# deploy.sh unchanged: a create with every option, an update with a changed
+# zip, a stack with none, each read back through the CLI.
+if [ "${SKIP_MOTO:-0}" = 1 ]; then
+  echo "SKIP deploy.sh against moto (SKIP_MOTO=1)"
+else
+  moto_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$venv_bin/python" infra/moto-server.py -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+  moto_pid=$!
+  trap 'kill "$moto_pid" 2>/dev/null; wait "$moto_pid" 2>/dev/null; rm -rf "$work"' EXIT
+  # The AWS CLI sees only moto: no profile, config or credentials of this machine.
+  moto_env=(PATH="$venv_bin:$PATH" AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_ACCESS_KEY_ID=testing
+    AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-west-2 AWS_REGION=us-west-2
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER="")
+  maws() { env "${moto_env[@]}" timeout 60 aws "$@"; }
+  for _ in $(seq 100); do
+    maws s3 ls >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  if ! maws s3 mb s3://pstn-moto-artifacts >/dev/null 2>&1; then
+    problem "moto did not start: $(tail -n 5 "$work/moto.log")"
+    verdict "moto: server up on 127.0.0.1:$moto_port"
+  else
+    # Two small zips with different content: the update must change the code.
+    python3 - "$work" <<'PY'
+import sys, zipfile
+for n in (1, 2):
+    with zipfile.ZipFile(f"{sys.argv[1]}/moto-{n}.zip", "w") as z:
+        z.writestr("bootstrap", f"#!/bin/sh\necho build {n}\n")
+PY
+    b64sha() { python3 -c 'import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], "rb").read()).digest()).decode())' "$1"; }
+    layer=$(maws lambda publish-layer-version --layer-name company-ca --zip-file "fileb://$work/moto-1.zip" \
+      --query LayerVersionArn --output text 2>&1)
+    connect_arn=arn:aws:connect:us-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555
+    # shellcheck disable=SC2054 # comma lists are the values
+    full=(--stack-name pstn-moto-full --function-name pstn-moto-full --bucket pstn-moto-artifacts
+      --virtual-agent-name "$AGENT" --region us-west-2-prod --aws-region us-west-2
+      --oauth-client-id moto-client-id --oauth-client-secret "$SECRET_VALUE"
+      --connect-instance-arn "$connect_arn" --subnet-ids subnet-0a1,subnet-0b2 --security-group-ids sg-0c3
+      --https-proxy 'http://proxyuser:Pr0xy-pass@proxy.internal:3128' --no-proxy .amazonaws.com
+      --ca-bundle-path /opt/certs/company-ca.pem --ca-bundle-layer-arn "$layer"
+      --log-format JSON --log-level WARN --xray-tracing true --alias prod --provisioned-concurrency 2 --reserved-concurrency 5)
+    # Runs deploy.sh against moto; sets out and rc.
+    moto_deploy() {
+      set +e
+      out=$(env "${moto_env[@]}" timeout 180 "$deploy" "$@" </dev/null 2>&1)
+      rc=$?
+      set -e
+    }
+    # Checks a function configuration (JSON on stdin) against Python asserts.
+    check_config() {
+      python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+env = c.get("Environment", {}).get("Variables", {})
+errors = []
+for expr in sys.argv[1:]:
+    try:
+        ok = eval(expr, {"c": c, "env": env})
+    except Exception as e:
+        ok = False
+    if not ok:
+        errors.append(expr)
+print("; ".join(errors))
+sys.exit(1 if errors else 0)' "$@"
+    }
+
+    moto_deploy --zip "$work/moto-1.zip" "${full[@]}"
+    expect_rc 0
+    expect_has "Successfully created/updated stack - pstn-moto-full"
+    expect_lacks "Sup3r-s3cret"
+    expect_lacks "Pr0xy-pass"
+    verdict "moto: deploy.sh creates the stack with every option; its output shows no secret"
+
+    config=$(maws lambda get-function-configuration --function-name pstn-moto-full --output json 2>&1) || problem "$config"
+    if ! why=$(check_config \
+      'c["Runtime"] == "provided.al2023"' 'c["Handler"] == "bootstrap"' 'c["Timeout"] == 8' 'c["MemorySize"] == 128' \
+      'c["Architectures"] == ["arm64"]' \
+      'c["CodeSha256"] == "'"$(b64sha "$work/moto-1.zip")"'"' \
+      'env["virtualAgentName"] == "'"$AGENT"'"' 'env["region"] == "us-west-2-prod"' \
+      'env["oauthClientId"] == "moto-client-id"' 'env["oauthClientSecret"] == "'"$SECRET_VALUE"'"' \
+      '"oauthSecretArn" not in env and "apiDomain" not in env' <<<"$config"); then
+      problem "configuration: $why"
+    fi
+    verdict "moto: function read back: provided.al2023, bootstrap, 8 s, 128 MB, arm64, the zip's sha256, environment"
+    if ! why=$(check_config \
+      'sorted(c["VpcConfig"]["SubnetIds"]) == ["subnet-0a1", "subnet-0b2"]' 'c["VpcConfig"]["SecurityGroupIds"] == ["sg-0c3"]' \
+      'env["HTTPS_PROXY"] == "http://proxyuser:Pr0xy-pass@proxy.internal:3128"' 'env["NO_PROXY"] == ".amazonaws.com"' \
+      'env["SSL_CERT_FILE"] == "/opt/certs/company-ca.pem"' '[l["Arn"] for l in c["Layers"]] == ["'"$layer"'"]' \
+      'c["TracingConfig"]["Mode"] == "Active"' <<<"$config"); then
+      problem "configuration: $why"
+    fi
+    verdict "moto: VPC subnets and security groups, HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, CA layer, active tracing read back"
+    [ "$(maws lambda get-function-concurrency --function-name pstn-moto-full --query ReservedConcurrentExecutions --output text 2>&1)" = 5 ] \
+      || problem "reserved concurrency: $(maws lambda get-function-concurrency --function-name pstn-moto-full 2>&1)"
+    verdict "moto: reserved concurrency 5 read back"
+    role=$(maws lambda get-function-configuration --function-name pstn-moto-full --query Role --output text 2>&1)
+    policies=$(maws iam list-role-policies --role-name "${role##*/}" --query 'PolicyNames' --output text 2>&1 | tr '\t' '\n' | sort | tr '\n' ' ')
+    [ "$policies" = "vpc-network-interfaces write-own-logs xray-write " ] || problem "role policies: $policies"
+    eni=$(maws iam get-role-policy --role-name "${role##*/}" --policy-name vpc-network-interfaces --output json 2>&1)
+    for action in ec2:CreateNetworkInterface ec2:DescribeNetworkInterfaces ec2:DeleteNetworkInterface; do
+      grep -qF "$action" <<<"$eni" || problem "vpc-network-interfaces lacks $action"
+    done
+    verdict "moto: the role may manage the function's network interfaces (VPC) and write X-Ray segments"
+    alias_version=$(maws lambda get-alias --function-name pstn-moto-full --name prod --query FunctionVersion --output text 2>&1)
+    [[ "$alias_version" =~ ^[0-9]+$ ]] || problem "alias prod: $alias_version"
+    invoke_arn=$(maws cloudformation describe-stacks --stack-name pstn-moto-full \
+      --query "Stacks[0].Outputs[?OutputKey=='InvokeArn'].OutputValue" --output text 2>&1)
+    [ "$invoke_arn" = "arn:aws:lambda:us-west-2:123456789012:function:pstn-moto-full:prod" ] || problem "output InvokeArn: $invoke_arn"
+    verdict "moto: alias prod on published version $alias_version; output InvokeArn is the alias ARN"
+    policy=$(maws lambda get-policy --function-name pstn-moto-full --qualifier prod --query Policy --output text 2>&1)
+    if ! why=$(python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])["Statement"]
+want = [x for x in s if x.get("Principal") == {"Service": "connect.amazonaws.com"}
+        and x.get("Action") == "lambda:InvokeFunction"
+        and x.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == sys.argv[2]
+        and x.get("Condition", {}).get("StringEquals", {}).get("AWS:SourceAccount") == "123456789012"]
+sys.exit(0 if want else f"no statement for Connect in {s}")' "$policy" "$connect_arn" 2>&1); then
+      problem "permission: $why"
+    fi
+    verdict "moto: the alias lets connect.amazonaws.com invoke it, only from that instance and account"
+
+    moto_deploy --zip "$work/moto-2.zip" "${full[@]}"
+    expect_rc 0
+    expect_has "Successfully created/updated stack - pstn-moto-full"
+    sha=$(maws lambda get-function-configuration --function-name pstn-moto-full --query CodeSha256 --output text 2>&1)
+    [ "$sha" = "$(b64sha "$work/moto-2.zip")" ] || problem "code after the update: $sha, expected the second zip's"
+    [ "$(maws lambda get-alias --function-name pstn-moto-full --name prod --query Name --output text 2>&1)" = prod ] \
+      || problem "alias gone after the update"
+    maws lambda get-policy --function-name pstn-moto-full --qualifier prod >/dev/null 2>&1 || problem "permission gone after the update"
+    verdict "moto: update with a changed zip: new code (sha256 of the second zip), alias and permission kept"
+
+    moto_deploy --zip "$work/moto-1.zip" --stack-name pstn-moto-plain --function-name pstn-moto-plain \
+      --bucket pstn-moto-artifacts --virtual-agent-name "$AGENT" --region us-west-2-prod --aws-region us-west-2 \
+      --oauth-secret-arn arn:aws:secretsmanager:us-west-2:123456789012:secret:cresta/oauth-AbC123
+    expect_rc 0
+    config=$(maws lambda get-function-configuration --function-name pstn-moto-plain --output json 2>&1) || problem "$config"
+    if ! why=$(check_config \
+      'not c.get("VpcConfig") or not c["VpcConfig"].get("SubnetIds")' 'not c.get("Layers")' \
+      'c["TracingConfig"]["Mode"] == "PassThrough"' \
+      'not {"HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "oauthClientId", "oauthClientSecret"} & set(env)' \
+      'env["oauthSecretArn"].endswith(":secret:cresta/oauth-AbC123")' <<<"$config"); then
+      problem "configuration: $why"
+    fi
+    ! maws lambda get-function-concurrency --function-name pstn-moto-plain --query ReservedConcurrentExecutions --output text 2>/dev/null \
+      | grep -q '[0-9]' || problem "reserved concurrency set without --reserved-concurrency"
+    ! maws lambda get-policy --function-name pstn-moto-plain --qualifier live >/dev/null 2>&1 \
+      || problem "a permission exists without --connect-instance-arn"
+    [ "$(maws lambda get-alias --function-name pstn-moto-plain --name live --query Name --output text 2>&1)" = live ] \
+      || problem "no alias live"
+    role=$(maws lambda get-function-configuration --function-name pstn-moto-plain --query Role --output text 2>&1)
+    policies=$(maws iam list-role-policies --role-name "${role##*/}" --query 'PolicyNames' --output text 2>&1)
+    [ "$policies" = write-own-logs ] || problem "role policies without options: $policies"
+    verdict "moto: without options: no VPC, layer, tracing, proxy, CA, concurrency, extra role policy or Connect permission; alias live"
+  fi
+fi
 
 echo
 if [ "$failures" -eq 0 ]; then
