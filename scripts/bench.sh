@@ -3,7 +3,8 @@
 # invocation latency and peak RSS of the release `bootstrap`, next to a floor
 # runtime, and (issue 14) throughput with 1, 4 and 16 workers, against local
 # stand-ins only. Prints a markdown table with PASS/FAIL/SKIP per budget;
-# writes target/bench/results.{md,json}.
+# writes target/bench/results.{md,json} (${CARGO_TARGET_DIR}/bench when that
+# is set).
 set -euo pipefail
 
 usage() {
@@ -51,7 +52,9 @@ note() { echo "bench.sh: $*" >&2; }
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
-out_dir=$repo_root/target/bench
+target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
+case "$target_dir" in /*) ;; *) target_dir=$repo_root/$target_dir ;; esac
+out_dir=$target_dir/bench
 mkdir -p "$out_dir"
 build_log=$out_dir/build.log
 : > "$build_log"
@@ -62,7 +65,6 @@ run_logged() {
 
 note "building bootstrap, floor and bench (release)"
 run_logged cargo build --release --locked --bin bootstrap --example floor --example bench
-target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
 bootstrap_bin=$target_dir/release/bootstrap
 floor_bin=$target_dir/release/examples/floor
 bench_bin=$target_dir/release/examples/bench

@@ -75,6 +75,10 @@ command -v sha256sum >/dev/null 2>&1 || die "sha256sum not found; install coreut
 # cargo: a changing value there would defeat its build cache.
 artifact_epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
 
+# CARGO_TARGET_DIR as cargo reads it (relative to the repository root here).
+cargo_target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
+case "$cargo_target_dir" in /*) ;; *) cargo_target_dir=$repo_root/$cargo_target_dir ;; esac
+
 host_triple=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 [ -n "$host_triple" ] || die "could not determine the host triple from 'rustc -vV'"
 
@@ -159,17 +163,17 @@ select_toolchain() {
   env_triple=$(echo "$triple" | tr '[:lower:]-' '[:upper:]_')
   build_envs=()
   if [ "$triple" = "$host_triple" ]; then
-    target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
+    target_dir=$cargo_target_dir
     note "building $triple natively"
   elif have_rustup_target "$triple"; then
     ensure_cross_gcc "$arch"
-    target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
+    target_dir=$cargo_target_dir
     build_envs+=("CARGO_TARGET_${env_triple}_LINKER=$prefix-gcc" "CC_${triple//-/_}=$prefix-gcc")
     note "building $triple with rustup's target and $prefix-gcc"
   else
     ensure_debian_rustc "$arch"
     # Its own target dir, so the two compilers do not invalidate each other's cache.
-    target_dir=$repo_root/target/debian-rustc
+    target_dir=$cargo_target_dir/debian-rustc
     build_envs+=("RUSTC=/usr/bin/rustc" "CARGO_TARGET_${env_triple}_LINKER=$prefix-gcc" "CC_${triple//-/_}=$prefix-gcc")
     note "building $triple with Debian's $(/usr/bin/rustc --version | cut -d' ' -f1-2) in $target_dir"
   fi

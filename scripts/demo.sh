@@ -9,6 +9,8 @@ if [ "${1:-}" = "--help" ]; then
   sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
+target_dir=${CARGO_TARGET_DIR:-target}
+case "$target_dir" in /*) ;; *) target_dir=$PWD/$target_dir ;; esac
 cargo build --release --quiet --bin bootstrap
 cargo build --release --quiet --example demo
-BOOTSTRAP_BIN="$PWD/target/release/bootstrap" exec target/release/examples/demo
+BOOTSTRAP_BIN="$target_dir/release/bootstrap" exec "$target_dir/release/examples/demo"

@@ -100,13 +100,15 @@ else
   cargo +nightly fuzz build --fuzz-dir "$FUZZ_DIR" -s "$SANITIZER"
 fi
 
-mkdir -p target/fuzz-logs
+# Corpus and logs under CARGO_TARGET_DIR when it is set, like cargo's output.
+target_dir=${CARGO_TARGET_DIR:-target}
+mkdir -p "$target_dir/fuzz-logs"
 failed=0
 summary=()
 for t in "${selected[@]}"; do
-  corpus=target/fuzz-corpus/$t
+  corpus=$target_dir/fuzz-corpus/$t
   seeds=$FUZZ_DIR/corpus/$t
-  log=target/fuzz-logs/$t.log
+  log=$target_dir/fuzz-logs/$t.log
   mkdir -p "$corpus" "$seeds"
   echo "==> $t: ${seconds}s (log: $log)"
   start=$(date +%s)

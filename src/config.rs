@@ -353,7 +353,7 @@ pub fn base_url(name: &str, value: &str) -> Result<String, Error> {
         "http" if loopback => {}
         "http" => {
             return Err(bad(
-                "plain http is only allowed for localhost and 127.0.0.0/8 addresses",
+                "https is required (plain http is only allowed for localhost and 127.0.0.0/8 addresses)",
             ))
         }
         _ => return Err(bad("the scheme must be https")),
@@ -682,6 +682,8 @@ mod tests {
             let e = base_url("apiDomain", bad).unwrap_err();
             assert_eq!(e.error_type(), "Config.InvalidUrl", "{bad}");
         }
+        let e = base_url("apiDomain", "http://api.cresta.com").unwrap_err();
+        assert!(e.message().contains("https is required"), "{}", e.message());
         let e = err(&[("region", "us/../x"), ("apiKey", "k")]);
         assert_eq!(e.error_type(), "Config.InvalidUrl");
     }

@@ -181,8 +181,8 @@ fn handoff_answer(object: &Map<String, Value>) -> Result<BTreeMap<String, String
         "transferTarget",
     ] {
         let text = match handoff.get(field) {
+            // Only a string, as the Go and Python versions accept.
             Some(Value::String(s)) => s.clone(),
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
             Some(Value::Null) | None => {
                 return Err(format!(
                     "Cresta fetchAIAgentHandoff answer has no handoff.{field}"
@@ -316,6 +316,19 @@ mod tests {
         );
         let e = interpret(Action::HandoffData, &answer(200, r#"{}"#)).unwrap_err();
         assert!(e.message().contains("no handoff object"));
+        for (value, kind) in [("42", "number"), ("true", "boolean"), ("[]", "array")] {
+            let body = format!(
+                r#"{{"handoff":{{"conversation":"cv","conversationCorrelationId":"c-1",
+                "summary":{value},"transferTarget":"pstn:PSTN1"}}}}"#
+            );
+            let e = interpret(Action::HandoffData, &answer(200, &body)).unwrap_err();
+            assert_eq!(e.error_type(), "Upstream.MalformedResponse", "{value}");
+            assert!(
+                e.message().contains("handoff.summary is") && e.message().contains(kind),
+                "{value}: {}",
+                e.message()
+            );
+        }
         let e = interpret(Action::PstnTransferData, &answer(200, "<html>oops</html>")).unwrap_err();
         assert_eq!(e.error_type(), "Upstream.MalformedResponse");
         assert!(e.message().contains("<html>oops</html>"));

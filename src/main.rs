@@ -20,7 +20,16 @@ fn main() -> ExitCode {
     log::init(LogConfig::from_env(env));
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("--test") if args.len() == 1 => test_mode(),
+        Some("--test") | Some("--version") | Some("-V") | Some("--help") | Some("-h")
+            if args.len() > 1 =>
+        {
+            eprintln!(
+                "[ERROR] unexpected argument {:?} after {}; see --help",
+                args[1], args[0]
+            );
+            ExitCode::from(2)
+        }
+        Some("--test") => test_mode(),
         Some("--version") | Some("-V") => {
             println!("connect-pstn-transfer {}", connect_pstn_transfer::VERSION);
             ExitCode::SUCCESS

@@ -9,8 +9,9 @@ use crate::handler::Handler;
 use crate::invocation::Context;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Kept back from Lambda's deadline so an error can still be posted in time.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
@@ -52,10 +53,20 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    /// `host:port` as Lambda gives it.
+    /// `host:port` as Lambda gives it, or a URL with a path prefix as
+    /// emulators give it (cargo-lambda: `http://[::]:9000/.rt`); IPv6
+    /// literals in brackets either way. An unspecified address (`[::]`,
+    /// `0.0.0.0`) is the emulator's listening address; connecting to it
+    /// reaches this host's loopback on Linux, so it is used as it is.
     pub fn new(runtime_api: &str) -> Endpoints {
+        let api = runtime_api.trim().trim_end_matches('/');
+        let base = if api.contains("://") {
+            api.to_string()
+        } else {
+            format!("http://{api}")
+        };
         Endpoints {
-            base: format!("http://{}/2018-06-01/runtime", runtime_api.trim()),
+            base: format!("{base}/2018-06-01/runtime"),
         }
     }
 
@@ -107,7 +118,8 @@ impl ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
     pub request_id: String,
-    /// `Lambda-Runtime-Deadline-Ms`, milliseconds since the epoch.
+    /// `Lambda-Runtime-Deadline-Ms`, milliseconds since the epoch; `None`
+    /// when missing, unparseable or implausible (see [`usable_deadline`]).
     pub deadline_ms: Option<u64>,
     pub function_arn: Option<String>,
     pub trace_id: Option<String>,
@@ -127,9 +139,25 @@ impl Invocation {
                     "the Runtime API gave an event without a usable Lambda-Runtime-Aws-Request-Id",
                 )
             })?;
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let deadline_ms = match usable_deadline(header("Lambda-Runtime-Deadline-Ms"), now_ms) {
+            Ok(ms) => Some(ms),
+            Err(why) => {
+                if !DEADLINE_WARNED.swap(true, Ordering::Relaxed) {
+                    crate::warn!(
+                        "{why}; using Connect's {} s budget for this and every such invocation (logged once)",
+                        FALLBACK_BUDGET.as_secs()
+                    );
+                }
+                None
+            }
+        };
         Ok(Invocation {
             request_id,
-            deadline_ms: header("Lambda-Runtime-Deadline-Ms").and_then(|v| v.trim().parse().ok()),
+            deadline_ms,
             function_arn: header("Lambda-Runtime-Invoked-Function-Arn"),
             trace_id: header("Lambda-Runtime-Trace-Id"),
         })
@@ -142,6 +170,31 @@ impl Invocation {
             None => Deadline::after(FALLBACK_BUDGET - DEADLINE_MARGIN),
         }
     }
+}
+
+/// Farthest a real deadline can be from the clock: Lambda's longest timeout
+/// (15 min) plus generous clock skew. Anything else is not an epoch time
+/// from Lambda (cargo-lambda's emulator sends a relative 600000).
+const PLAUSIBLE_DEADLINE_WINDOW_MS: u64 = 60 * 60 * 1000;
+
+/// Whether the unusable-deadline warning was logged (once per process).
+static DEADLINE_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// `Lambda-Runtime-Deadline-Ms` as an epoch time in milliseconds, or why it
+/// cannot be used: missing, not a number, or not within an hour of `now_ms`.
+pub fn usable_deadline(raw: Option<String>, now_ms: u64) -> Result<u64, String> {
+    let raw = raw.ok_or("no Lambda-Runtime-Deadline-Ms header")?;
+    let raw = raw.trim();
+    let ms: u64 = raw.parse().map_err(|_| {
+        let shown: String = raw.chars().take(32).collect();
+        format!("Lambda-Runtime-Deadline-Ms {shown:?} is not a number")
+    })?;
+    if ms.abs_diff(now_ms) > PLAUSIBLE_DEADLINE_WINDOW_MS {
+        return Err(format!(
+            "Lambda-Runtime-Deadline-Ms {ms} is not an epoch time within an hour of now"
+        ));
+    }
+    Ok(ms)
 }
 
 /// Talks to the Runtime API over the process's agent.
@@ -439,12 +492,6 @@ fn serve(
         invocation.trace_id.as_deref().unwrap_or_default(),
         std::env::var("_X_AMZN_TRACE_ID").unwrap_or_default()
     );
-    if invocation.deadline_ms.is_none() {
-        crate::warn!(
-            "no usable Lambda-Runtime-Deadline-Ms; assuming {}",
-            crate::log::ms(FALLBACK_BUDGET)
-        );
-    }
     let context = Context {
         request_id: invocation.request_id.clone(),
         deadline: invocation.deadline(),
@@ -604,6 +651,79 @@ mod tests {
     }
 
     #[test]
+    fn endpoint_urls_from_emulators() {
+        for (api, next) in [
+            ("localhost:9001", "http://localhost:9001"),
+            (" 127.0.0.1:9001\n", "http://127.0.0.1:9001"),
+            ("[::1]:9001", "http://[::1]:9001"),
+            ("http://127.0.0.1:9001", "http://127.0.0.1:9001"),
+            ("http://127.0.0.1:9001/", "http://127.0.0.1:9001"),
+            ("http://[::]:9000/.rt", "http://[::]:9000/.rt"),
+            ("http://[::1]:9000/.rt/", "http://[::1]:9000/.rt"),
+            ("http://localhost:9000/a/b", "http://localhost:9000/a/b"),
+        ] {
+            let e = Endpoints::new(api);
+            assert_eq!(
+                e.next(),
+                format!("{next}/2018-06-01/runtime/invocation/next"),
+                "{api:?}"
+            );
+            assert_eq!(
+                e.error("r1"),
+                format!("{next}/2018-06-01/runtime/invocation/r1/error"),
+                "{api:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn deadline_header_must_be_a_plausible_epoch_time() {
+        let now = 1_764_000_000_000u64;
+        let ok = |v: &str| usable_deadline(Some(v.to_string()), now);
+        assert_eq!(ok(&(now + 8_000).to_string()), Ok(now + 8_000));
+        assert_eq!(ok(&format!(" {} ", now + 900_000)), Ok(now + 900_000));
+        // Already passed (a late invocation) is still Lambda's word.
+        assert_eq!(ok(&(now - 5_000).to_string()), Ok(now - 5_000));
+        let why = usable_deadline(None, now).unwrap_err();
+        assert!(why.contains("no Lambda-Runtime-Deadline-Ms"), "{why}");
+        let why = ok("soon").unwrap_err();
+        assert!(why.contains("\"soon\" is not a number"), "{why}");
+        assert!(ok("-1").is_err());
+        assert!(ok("").is_err());
+        // cargo-lambda's relative 600000, and times off by more than an hour.
+        for bad in [600_000, now + 3_600_001, now - 3_600_001, u64::MAX] {
+            let why = ok(&bad.to_string()).unwrap_err();
+            assert!(why.contains("not an epoch time within an hour"), "{why}");
+        }
+    }
+
+    #[test]
+    fn an_unusable_deadline_means_connects_budget() {
+        let headers = crate::lookup;
+        for deadline in [None, Some("600000"), Some("soon")] {
+            let mut h = vec![("Lambda-Runtime-Aws-Request-Id", "x")];
+            h.extend(deadline.map(|d| ("Lambda-Runtime-Deadline-Ms", d)));
+            let inv = Invocation::from_headers(headers(&h)).unwrap();
+            assert_eq!(inv.deadline_ms, None, "{deadline:?}");
+            let left = inv.deadline().remaining();
+            assert!(left <= FALLBACK_BUDGET - DEADLINE_MARGIN, "{deadline:?}");
+            assert!(left > FALLBACK_BUDGET - DEADLINE_MARGIN - Duration::from_secs(1));
+        }
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let soon = (now_ms + 3_000).to_string();
+        let inv = Invocation::from_headers(headers(&[
+            ("Lambda-Runtime-Aws-Request-Id", "x"),
+            ("Lambda-Runtime-Deadline-Ms", &soon),
+        ]))
+        .unwrap();
+        assert_eq!(inv.deadline_ms, Some(now_ms + 3_000));
+        assert!(inv.deadline().remaining() <= Duration::from_millis(2_750));
+    }
+
+    #[test]
     fn error_body_shape() {
         let e = Error::config("MissingAction", "action is required");
         let json = ErrorBody::from_error(&e).to_json();
@@ -627,7 +747,8 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(inv.request_id, "8476a536");
-        assert_eq!(inv.deadline_ms, Some(1_542_409_706_888));
+        // An epoch time of 2018, far from now: not usable.
+        assert_eq!(inv.deadline_ms, None);
         assert_eq!(inv.trace_id.as_deref(), Some("Root=1-5bef4de7"));
         let inv = Invocation::from_headers(headers(&[
             ("Lambda-Runtime-Aws-Request-Id", "x"),

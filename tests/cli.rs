@@ -611,3 +611,17 @@ fn parameters_and_environment_combine() {
         assert_eq!(run.code, Some(0), "{run:?}");
     }
 }
+
+#[test]
+fn an_extra_argument_is_named_in_the_error() {
+    for args in [&["--test", "extra"][..], &["--version", "extra"][..]] {
+        let out = support::bootstrap_command(&[])
+            .args(args)
+            .output()
+            .expect("run bootstrap");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("\"extra\""), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}

@@ -41,17 +41,26 @@ fuzz_target!(|data: &[u8]| {
                 Some(inv.request_id.as_str()),
                 raw_id.as_deref().map(str::trim)
             );
-            assert_eq!(
-                inv.deadline_ms,
-                header(HEADERS[1]).and_then(|v| v.trim().parse::<u64>().ok())
-            );
-            assert_eq!(inv.function_arn, header(HEADERS[2]));
-            assert_eq!(inv.trace_id, header(HEADERS[3]));
-
             let now_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap()
                 .as_millis() as u64;
+            // Only a number within an hour of the clock is Lambda's deadline
+            // (a second of slack: the clock moved since from_headers read it).
+            const WINDOW_MS: u64 = 3_600_000;
+            let parsed = header(HEADERS[1]).and_then(|v| v.trim().parse::<u64>().ok());
+            match inv.deadline_ms {
+                Some(ms) => {
+                    assert_eq!(Some(ms), parsed);
+                    assert!(ms.abs_diff(now_ms) <= WINDOW_MS + 1_000, "{ms} accepted");
+                }
+                None => assert!(
+                    parsed.is_none_or(|p| p.abs_diff(now_ms) + 1_000 >= WINDOW_MS),
+                    "{parsed:?} refused"
+                ),
+            }
+            assert_eq!(inv.function_arn, header(HEADERS[2]));
+            assert_eq!(inv.trace_id, header(HEADERS[3]));
             let remaining = inv.deadline().remaining();
             match inv.deadline_ms {
                 None => assert!(remaining <= Duration::from_secs(8) - DEADLINE_MARGIN),
