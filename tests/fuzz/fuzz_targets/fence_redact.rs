@@ -8,8 +8,9 @@
 //!    buys) to a host outside the rule, checked against a separate, plain
 //!    reading of the rule written here.
 //! 2. No 8-character piece of a planted credential reaches any output (error
-//!    messages as posted or logged, body excerpts), whatever its position in
-//!    the echo and whether it is echoed raw, JSON-escaped or percent-encoded.
+//!    messages as posted or logged, body excerpts, the answer built from a
+//!    200), whatever its position in the echo and whether it is echoed raw,
+//!    JSON-escaped or percent-encoded.
 //!    A credential the input itself spells in part is not checked.
 //!
 //! Input: env mask byte, Parameters mask byte, echo selector byte, offset
@@ -161,8 +162,15 @@ fuzz_target!(|data: &[u8]| {
         connect_pstn_transfer::config::Action::PstnTransferData,
         connect_pstn_transfer::config::Action::HandoffData,
     ] {
-        if let Err(e) = connect_pstn_transfer::cresta::interpret(action, &resp) {
-            assert_no_piece(&redact(e.message()), &known);
+        match connect_pstn_transfer::cresta::interpret(action, &resp) {
+            // The answer the flow gets: not redacted again on its way out.
+            Ok(map) => {
+                for (k, v) in &map {
+                    assert_no_piece(k, &known);
+                    assert_no_piece(v, &known);
+                }
+            }
+            Err(e) => assert_no_piece(&redact(e.message()), &known),
         }
     }
     if let Err(e) = connect_pstn_transfer::auth::parse_token(body.as_bytes()) {
