@@ -155,10 +155,25 @@ pub fn interpret(action: Action, resp: &Response) -> Result<BTreeMap<String, Str
             kind(&value)
         )));
     };
-    match action {
-        Action::PstnTransferData => flatten(&object),
-        Action::HandoffData => handoff_answer(&object).map_err(malformed),
+    let map = match action {
+        Action::PstnTransferData => flatten(&object)?,
+        Action::HandoffData => handoff_answer(&object).map_err(malformed)?,
+    };
+    without_credentials(map).map_err(malformed)
+}
+
+/// The answer goes to the flow (and to stdout in `--test`): a server that
+/// echoes a credential back in a 200 must not hand it to the flow editor.
+/// Values are redacted; a key that holds a credential refuses the answer.
+fn without_credentials(map: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for (key, value) in map {
+        if crate::redact::redact_credentials(&key) != key {
+            return Err("Cresta's answer has a key that holds a credential".into());
+        }
+        out.insert(key, crate::redact::redact_credentials(&value));
     }
+    Ok(out)
 }
 
 /// The four `handoff_*` keys; every field must be present.
@@ -301,6 +316,28 @@ mod tests {
         assert_eq!(m.len(), 4);
         assert_eq!(m["handoff_transferTarget"], "pstn:PSTN1");
         assert_eq!(m["handoff_conversationCorrelationId"], "c-1");
+    }
+
+    #[test]
+    fn credentials_echoed_in_an_answer_are_redacted() {
+        crate::redact::register_secret("echoed-token-in-answer-1234");
+        let m = interpret(
+            Action::PstnTransferData,
+            &answer(
+                200,
+                r#"{"phoneNumber":"+1","note":"auth was echoed-token-in-answer-1234","plan":"Basic plan"}"#,
+            ),
+        )
+        .unwrap();
+        assert_eq!(m["note"], "auth was [REDACTED]");
+        assert_eq!(m["plan"], "Basic plan");
+        let e = interpret(
+            Action::PstnTransferData,
+            &answer(200, r#"{"echoed-token-in-answer-1234":"x"}"#),
+        )
+        .unwrap_err();
+        assert_eq!(e.error_type(), "Upstream.MalformedResponse");
+        assert!(!e.message().contains("echoed-token"));
     }
 
     #[test]

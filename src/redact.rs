@@ -193,6 +193,13 @@ pub fn redact(text: &str) -> String {
     redact_with(store.patterns(), text)
 }
 
+/// Replaces every registered credential (in any of its forms) only, for
+/// data such as the answer to Connect, where "Basic plan" is not a header.
+pub fn redact_credentials(text: &str) -> String {
+    let store = STORE.lock().unwrap_or_else(|e| e.into_inner());
+    replace_spans(store.patterns(), text, text.len())
+}
+
 /// The redacted start of `text`, up to byte `keep` (rounded down to a
 /// character): for cutting long text. Only `keep` bytes plus room for the
 /// longest spelling of a credential are searched, so the cost does not grow
@@ -231,6 +238,15 @@ fn redact_with<'a>(patterns: impl Iterator<Item = &'a str>, text: &str) -> Strin
 /// boundary): a credential that starts before `keep` is replaced whole, even
 /// where it runs past it, so the cut never leaves a piece of one.
 fn redact_upto<'a>(patterns: impl Iterator<Item = &'a str>, text: &str, keep: usize) -> String {
+    let mut out = replace_spans(patterns, text, keep);
+    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
+        out = redact_after(&out, scheme);
+    }
+    out
+}
+
+/// The registered credentials in `text` replaced, up to byte `keep`.
+fn replace_spans<'a>(patterns: impl Iterator<Item = &'a str>, text: &str, keep: usize) -> String {
     let spans = spans(patterns, text);
     let mut out = String::with_capacity(keep.min(text.len()));
     let mut written = 0;
@@ -244,9 +260,6 @@ fn redact_upto<'a>(patterns: impl Iterator<Item = &'a str>, text: &str, keep: us
     }
     if written < keep {
         out.push_str(&text[written..keep]);
-    }
-    for scheme in ["Bearer ", "Basic ", "ApiKey "] {
-        out = redact_after(&out, scheme);
     }
     out
 }

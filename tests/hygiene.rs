@@ -369,3 +369,57 @@ fn two_hundred_tokens_later_the_first_session_token_is_still_redacted() {
     );
     assert_clean("200 tokens", &format!("{log}\n{body}"), &cresta);
 }
+
+/// An API host that answers 200 with the Authorization header it was sent.
+fn echo_server() -> support::server::Server {
+    support::server::Server::start(|req| {
+        let auth = req.header("authorization").unwrap_or_default();
+        Reply::json(
+            200,
+            &serde_json::json!({"phoneNumber": "+1", "dtmfSequence": "1", "seen": auth,
+                                "seenEncoded": auth.replace(' ', "%20")})
+            .to_string(),
+        )
+    })
+}
+
+#[test]
+fn a_200_that_echoes_the_credential_gives_the_flow_none_of_it() {
+    let cresta = MockCresta::start();
+    let echo = echo_server();
+    let pstn = event(&[("action", "get_pstn_transfer_data")]);
+    let key_env = support::with_env(
+        debug(support::api_key_env(&cresta)),
+        &[("apiDomain", &echo.url())],
+    );
+    let oauth_env = support::with_env(
+        debug(support::oauth_env(&cresta)),
+        &[("apiDomain", &echo.url())],
+    );
+    for env in [&key_env, &oauth_env] {
+        let run = run_test_mode(pstn.as_bytes(), env);
+        assert_eq!(run.code, Some(0), "{run:?}");
+        let answer = run.json();
+        assert!(
+            answer["seen"].as_str().unwrap().contains("[REDACTED]"),
+            "{answer}"
+        );
+        assert_clean(
+            "test mode 200 echo",
+            &format!("{}\n{}", run.stdout, run.stderr),
+            &cresta,
+        );
+    }
+    let rt = FakeRuntime::start();
+    let proc = RuntimeProcess::spawn(&rt.address(), &oauth_env);
+    rt.push(&pstn, Duration::from_secs(8));
+    let outcomes = rt.wait_outcomes(1, Duration::from_secs(20));
+    let log = proc.finish();
+    assert_eq!(outcomes.len(), 1, "{log}");
+    assert!(outcomes[0].ok, "{log}");
+    assert_clean(
+        "runtime 200 echo",
+        &format!("{log}\n{}", String::from_utf8_lossy(&outcomes[0].body)),
+        &cresta,
+    );
+}

@@ -8,8 +8,9 @@
 //!    buys) to a host outside the rule, checked against a separate, plain
 //!    reading of the rule written here.
 //! 2. No 8-character piece of a planted credential reaches any output (error
-//!    messages as posted or logged, body excerpts), whatever its position in
-//!    the echo and whether it is echoed raw, JSON-escaped or percent-encoded.
+//!    messages as posted or logged, body excerpts, the answer built from a
+//!    200), whatever its position in the echo and whether it is echoed raw,
+//!    JSON-escaped or percent-encoded.
 //!    A credential the input itself spells in part is not checked.
 //!
 //! Input: env mask byte, Parameters mask byte, echo selector byte, offset
@@ -23,8 +24,8 @@ use connect_pstn_transfer::http::Response;
 use connect_pstn_transfer::log::{redact, register_secret};
 use connect_pstn_transfer_fuzz::{check_error, fields, text};
 use libfuzzer_sys::fuzz_target;
-use std::collections::BTreeMap;
-use std::sync::Once;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Once, OnceLock};
 
 // Unusual runs of characters (no word the code writes), with the characters
 // that need escaping in JSON and in URLs.
@@ -101,6 +102,7 @@ fuzz_target!(|data: &[u8]| {
     let before = values.next().unwrap_or_default();
     let after = values.next().unwrap_or_default();
     let env_fn = |k: &str| env.get(k).cloned();
+    let known = known_to_input(data);
 
     // 1. The host rule.
     match resolve(&params, &env_fn) {
@@ -124,7 +126,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             check_error(&e, "Config");
-            assert_no_piece(&redact(e.message()), data);
+            assert_no_piece(&redact(e.message()), &known);
         }
     }
 
@@ -145,7 +147,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let pad = "x".repeat(usize::from(offset) * 2);
     let body = format!("{before}{pad}{form}{after}");
-    assert_no_piece(&excerpt(body.as_bytes()), data);
+    assert_no_piece(&excerpt(body.as_bytes()), &known);
     let resp = Response {
         status: if status & 1 == 0 {
             200
@@ -160,42 +162,59 @@ fuzz_target!(|data: &[u8]| {
         connect_pstn_transfer::config::Action::PstnTransferData,
         connect_pstn_transfer::config::Action::HandoffData,
     ] {
-        if let Err(e) = connect_pstn_transfer::cresta::interpret(action, &resp) {
-            assert_no_piece(&redact(e.message()), data);
+        match connect_pstn_transfer::cresta::interpret(action, &resp) {
+            // The answer the flow gets: not redacted again on its way out.
+            Ok(map) => {
+                for (k, v) in &map {
+                    assert_no_piece(k, &known);
+                    assert_no_piece(v, &known);
+                }
+            }
+            Err(e) => assert_no_piece(&redact(e.message()), &known),
         }
     }
     if let Err(e) = connect_pstn_transfer::auth::parse_token(body.as_bytes()) {
-        assert_no_piece(&redact(e.message()), data);
+        assert_no_piece(&redact(e.message()), &known);
     }
     if let Err(e) =
         connect_pstn_transfer::secrets::interpret(resp.status, body.as_bytes(), "1 attempt")
     {
-        assert_no_piece(&redact(e.message()), data);
+        assert_no_piece(&redact(e.message()), &known);
     }
-    assert_no_piece(&redact(&body), data);
+    assert_no_piece(&redact(&body), &known);
 });
 
-/// No 8-byte piece of a planted credential in `output`. A credential of
-/// which the input holds any 4-byte piece (as bytes, or as text with control
-/// characters turned into spaces, which is what a one-line message makes of
-/// it) is not checked: the input could spell the piece itself, around text
-/// the code adds.
-fn assert_no_piece(output: &str, input: &[u8]) {
+/// Which planted credentials the input holds a 4-byte piece of (as bytes,
+/// or as text with control characters turned into spaces, which is what a
+/// one-line message makes of it). Those are not checked for that input: it
+/// could spell a piece itself, around text the code adds.
+fn known_to_input(input: &[u8]) -> [bool; 4] {
     let flat = connect_pstn_transfer::error::one_line(&text(input));
-    for secret in PLANTED {
-        let known = secret.as_bytes().windows(4).any(|p| {
-            input.windows(4).any(|w| w == p) || flat.as_bytes().windows(4).any(|w| w == p)
-        });
-        if known {
-            continue;
-        }
-        for piece in secret.as_bytes().windows(8) {
-            if output.as_bytes().windows(8).any(|w| w == piece) {
-                panic!(
-                    "piece {:?} of a planted credential in output: {output}",
-                    String::from_utf8_lossy(piece)
-                );
-            }
+    let quads: HashSet<&[u8]> = input.windows(4).chain(flat.as_bytes().windows(4)).collect();
+    PLANTED.map(|secret| secret.as_bytes().windows(4).any(|p| quads.contains(p)))
+}
+
+/// Every 8-byte piece of each planted credential, with its index.
+fn pieces() -> &'static HashMap<&'static [u8], usize> {
+    static PIECES: OnceLock<HashMap<&'static [u8], usize>> = OnceLock::new();
+    PIECES.get_or_init(|| {
+        PLANTED
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.as_bytes().windows(8).map(move |w| (w, i)))
+            .collect()
+    })
+}
+
+/// No 8-byte piece of a planted credential the input does not know in `output`.
+fn assert_no_piece(output: &str, known: &[bool; 4]) {
+    for w in output.as_bytes().windows(8) {
+        if let Some(&i) = pieces().get(w) {
+            assert!(
+                known[i],
+                "piece {:?} of a planted credential in output: {output}",
+                String::from_utf8_lossy(w)
+            );
         }
     }
 }
