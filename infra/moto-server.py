@@ -8,20 +8,24 @@ TracingConfig and Layers (its Lambda model has them), cannot GetAtt a
 Version's number, has no AWS::Lambda::Alias at all (the template's
 permission for Connect is on the alias, so without it the stack fails), and
 leaves a stack made by a change set (`aws cloudformation deploy`) without
-Outputs; and it keeps `!Ref AWS::NoValue` in a list as a null (the
-template's optional role policies) where CloudFormation drops the item.
-This adds exactly that, through moto's own Lambda backend, so deploy.sh runs
+Outputs; it keeps `!Ref AWS::NoValue` in a list as a null where
+CloudFormation drops the item; and it skips AWS::IAM::RolePolicy (the
+template's optional role policies). This adds exactly that, through moto's own Lambda backend, so deploy.sh runs
 unchanged against it. Still not modelled, and so not read back by the test:
-LoggingConfig, provisioned concurrency, AWS::IAM::RolePolicy (accepted and
-ignored), and whether CloudFormation would replace a Version.
+LoggingConfig, provisioned concurrency, and whether CloudFormation would
+replace a Version. (Stock moto deploys the template too, without the alias,
+its permission for Connect and the role policies.)
 """
 
+import json
 import sys
 
 import moto.cloudformation.parsing as cfn_parsing
 from moto.awslambda.models import LambdaFunction, LambdaVersion, lambda_backends
 from moto.cloudformation.models import ChangeSet
 from moto.core.common_models import CloudFormationModel
+from moto.utilities.utils import get_partition
+from moto.iam.models import iam_backends
 from moto.server import main
 
 # Properties moto's Lambda model keeps but its CloudFormation parser drops.
@@ -142,6 +146,51 @@ def _clean_json_without_novalue_items(resource_json, resources_map):
 
 # clean_json recurses through this module attribute, so lists at any depth.
 cfn_parsing.clean_json = _clean_json_without_novalue_items
+
+class RolePolicyResource(CloudFormationModel):
+    """AWS::IAM::RolePolicy: an inline policy on moto's IAM role."""
+
+    __module__ = "moto.iam.cfn_role_policy"
+
+    def __init__(self, role_name, policy_name):
+        self.role_name = role_name
+        self.policy_name = policy_name
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::IAM::RolePolicy"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "PolicyName"
+
+    @property
+    def physical_resource_id(self):
+        return f"{self.role_name}-{self.policy_name}"
+
+    @staticmethod
+    def _iam(account_id, region_name):
+        return iam_backends[account_id][get_partition(region_name)]
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json["Properties"]
+        cls._iam(account_id, region_name).put_role_policy(
+            p["RoleName"], p["PolicyName"], json.dumps(p["PolicyDocument"])
+        )
+        return cls(p["RoleName"], p["PolicyName"])
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        p = cloudformation_json["Properties"]
+        cls._iam(account_id, region_name).delete_role_policy(p["RoleName"], p["PolicyName"])
+
 
 _apply_change_set = ChangeSet.apply
 

@@ -398,11 +398,18 @@ else
     AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-west-2 AWS_REGION=us-west-2
     AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER="")
   maws() { env "${moto_env[@]}" timeout 60 aws "$@"; }
-  for _ in $(seq 100); do
-    maws s3 ls >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  if ! maws s3 mb s3://pstn-moto-artifacts >/dev/null 2>&1; then
+  # Waits up to 30 s for the server $1 (pid $2) to accept connections on 127.0.0.1.
+  wait_listening() {
+    local port=$1 pid=$2 i
+    for ((i = 0; i < 150; i++)); do
+      kill -0 "$pid" 2>/dev/null || return 1
+      python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" \
+        2>/dev/null && return 0
+      sleep 0.2
+    done
+    return 1
+  }
+  if ! wait_listening "$moto_port" "$moto_pid" || ! maws s3 mb s3://pstn-moto-artifacts >/dev/null 2>&1; then
     problem "moto did not start: $(tail -n 5 "$work/moto.log")"
     verdict "moto: server up on 127.0.0.1:$moto_port"
   else
@@ -417,10 +424,12 @@ PY
     layer=$(maws lambda publish-layer-version --layer-name company-ca --zip-file "fileb://$work/moto-1.zip" \
       --query LayerVersionArn --output text 2>&1)
     connect_arn=arn:aws:connect:us-west-2:123456789012:instance/11111111-2222-3333-4444-555555555555
+    moto_secret_arn=arn:aws:secretsmanager:us-west-2:123456789012:secret:cresta/oauth-AbC123
+    moto_kms_arn=arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
     # shellcheck disable=SC2054 # comma lists are the values
     full=(--stack-name pstn-moto-full --function-name pstn-moto-full --bucket pstn-moto-artifacts
       --virtual-agent-name "$AGENT" --region us-west-2-prod --aws-region us-west-2
-      --oauth-client-id moto-client-id --oauth-client-secret "$SECRET_VALUE"
+      --oauth-secret-arn "$moto_secret_arn" --kms-key-arn "$moto_kms_arn"
       --connect-instance-arn "$connect_arn" --subnet-ids subnet-0a1,subnet-0b2 --security-group-ids sg-0c3
       --https-proxy 'http://proxyuser:Pr0xy-pass@proxy.internal:3128' --no-proxy .amazonaws.com
       --ca-bundle-path /opt/certs/company-ca.pem --ca-bundle-layer-arn "$layer"
@@ -453,9 +462,8 @@ sys.exit(1 if errors else 0)' "$@"
     moto_deploy --zip "$work/moto-1.zip" "${full[@]}"
     expect_rc 0
     expect_has "Successfully created/updated stack - pstn-moto-full"
-    expect_lacks "Sup3r-s3cret"
     expect_lacks "Pr0xy-pass"
-    verdict "moto: deploy.sh creates the stack with every option; its output shows no secret"
+    verdict "moto: deploy.sh creates the stack with every option; its output shows no proxy password"
 
     config=$(maws lambda get-function-configuration --function-name pstn-moto-full --output json 2>&1) || problem "$config"
     if ! why=$(check_config \
@@ -463,8 +471,8 @@ sys.exit(1 if errors else 0)' "$@"
       'c["Architectures"] == ["arm64"]' \
       'c["CodeSha256"] == "'"$(b64sha "$work/moto-1.zip")"'"' \
       'env["virtualAgentName"] == "'"$AGENT"'"' 'env["region"] == "us-west-2-prod"' \
-      'env["oauthClientId"] == "moto-client-id"' 'env["oauthClientSecret"] == "'"$SECRET_VALUE"'"' \
-      '"oauthSecretArn" not in env and "apiDomain" not in env' <<<"$config"); then
+      'env["oauthSecretArn"] == "'"$moto_secret_arn"'"' \
+      '"oauthClientSecret" not in env and "apiDomain" not in env' <<<"$config"); then
       problem "configuration: $why"
     fi
     verdict "moto: function read back: provided.al2023, bootstrap, 8 s, 128 MB, arm64, the zip's sha256, environment"
@@ -481,12 +489,28 @@ sys.exit(1 if errors else 0)' "$@"
     verdict "moto: reserved concurrency 5 read back"
     role=$(maws lambda get-function-configuration --function-name pstn-moto-full --query Role --output text 2>&1)
     policies=$(maws iam list-role-policies --role-name "${role##*/}" --query 'PolicyNames' --output text 2>&1 | tr '\t' '\n' | sort | tr '\n' ' ')
-    [ "$policies" = "vpc-network-interfaces write-own-logs xray-write " ] || problem "role policies: $policies"
+    [ "$policies" = "decrypt-oauth-secret read-oauth-secret vpc-network-interfaces write-own-logs xray-write " ] \
+      || problem "role policies: $policies"
+    if ! why=$(python3 -c '
+import json, sys
+read, decrypt = (json.loads(x)["PolicyDocument"]["Statement"][0] for x in sys.argv[1:3])
+errors = []
+if read.get("Resource") != sys.argv[3] or read.get("Action") != "secretsmanager:GetSecretValue":
+    errors.append(f"read-oauth-secret: {read}")
+if decrypt.get("Resource") != sys.argv[4] or decrypt.get("Condition") != {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}:
+    errors.append(f"decrypt-oauth-secret: {decrypt}")
+sys.exit("; ".join(errors) or None)' \
+      "$(maws iam get-role-policy --role-name "${role##*/}" --policy-name read-oauth-secret --output json 2>&1)" \
+      "$(maws iam get-role-policy --role-name "${role##*/}" --policy-name decrypt-oauth-secret --output json 2>&1)" \
+      "$moto_secret_arn" "$moto_kms_arn" 2>&1); then
+      problem "$why"
+    fi
     eni=$(maws iam get-role-policy --role-name "${role##*/}" --policy-name vpc-network-interfaces --output json 2>&1)
     for action in ec2:CreateNetworkInterface ec2:DescribeNetworkInterfaces ec2:DeleteNetworkInterface; do
       grep -qF "$action" <<<"$eni" || problem "vpc-network-interfaces lacks $action"
     done
-    verdict "moto: the role may manage the function's network interfaces (VPC) and write X-Ray segments"
+    verdict "moto: the role may read that one secret, decrypt via Secrets Manager in its region, manage the function's network interfaces (VPC) and write X-Ray segments"
     alias_version=$(maws lambda get-alias --function-name pstn-moto-full --name prod --query FunctionVersion --output text 2>&1)
     [[ "$alias_version" =~ ^[0-9]+$ ]] || problem "alias prod: $alias_version"
     invoke_arn=$(maws cloudformation describe-stacks --stack-name pstn-moto-full \
@@ -518,14 +542,16 @@ sys.exit(0 if want else f"no statement for Connect in {s}")' "$policy" "$connect
 
     moto_deploy --zip "$work/moto-1.zip" --stack-name pstn-moto-plain --function-name pstn-moto-plain \
       --bucket pstn-moto-artifacts --virtual-agent-name "$AGENT" --region us-west-2-prod --aws-region us-west-2 \
-      --oauth-secret-arn arn:aws:secretsmanager:us-west-2:123456789012:secret:cresta/oauth-AbC123
+      --oauth-client-id moto-client-id --oauth-client-secret "$SECRET_VALUE"
     expect_rc 0
+    expect_lacks "Sup3r-s3cret"
+    verdict "moto: deploy.sh with a client id and secret; its output shows neither"
     config=$(maws lambda get-function-configuration --function-name pstn-moto-plain --output json 2>&1) || problem "$config"
     if ! why=$(check_config \
       'not c.get("VpcConfig") or not c["VpcConfig"].get("SubnetIds")' 'not c.get("Layers")' \
       'c["TracingConfig"]["Mode"] == "PassThrough"' \
-      'not {"HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "oauthClientId", "oauthClientSecret"} & set(env)' \
-      'env["oauthSecretArn"].endswith(":secret:cresta/oauth-AbC123")' <<<"$config"); then
+      'not {"HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "oauthSecretArn"} & set(env)' \
+      'env["oauthClientId"] == "moto-client-id"' 'env["oauthClientSecret"] == "'"$SECRET_VALUE"'"' <<<"$config"); then
       problem "configuration: $why"
     fi
     ! maws lambda get-function-concurrency --function-name pstn-moto-plain --query ReservedConcurrentExecutions --output text 2>/dev/null \
@@ -539,6 +565,30 @@ sys.exit(0 if want else f"no statement for Connect in {s}")' "$policy" "$connect
     [ "$policies" = write-own-logs ] || problem "role policies without options: $policies"
     verdict "moto: without options: no VPC, layer, tracing, proxy, CA, concurrency, extra role policy or Connect permission; alias live"
   fi
+
+  # Stock moto (no infra/moto-server.py): everything but the alias, its
+  # permission for Connect and the role policies, which it does not model.
+  stock_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$venv_bin/moto_server" -H 127.0.0.1 -p "$stock_port" >"$work/moto-stock.log" 2>&1 &
+  stock_pid=$!
+  trap 'kill "$moto_pid" "$stock_pid" 2>/dev/null; wait "$moto_pid" "$stock_pid" 2>/dev/null; rm -rf "$work"' EXIT
+  moto_env=("${moto_env[@]/#AWS_ENDPOINT_URL=*/AWS_ENDPOINT_URL=http://127.0.0.1:$stock_port}")
+  if ! wait_listening "$stock_port" "$stock_pid" || ! maws s3 mb s3://pstn-moto-artifacts >/dev/null 2>&1; then
+    problem "stock moto did not start: $(tail -n 5 "$work/moto-stock.log")"
+  fi
+  moto_deploy --zip "$work/moto-1.zip" --stack-name pstn-stock --function-name pstn-stock --bucket pstn-moto-artifacts \
+    --virtual-agent-name "$AGENT" --region us-west-2-prod --aws-region us-west-2 --oauth-secret-arn "$moto_secret_arn" \
+    --subnet-ids subnet-0a1 --security-group-ids sg-0c3 --https-proxy http://proxy.internal:3128 --no-proxy .amazonaws.com \
+    --ca-bundle-path /opt/certs/company-ca.pem --log-format JSON --log-level WARN --xray-tracing true \
+    --provisioned-concurrency 1 --reserved-concurrency 2
+  expect_rc 0
+  expect_has "Successfully created/updated stack - pstn-stock"
+  config=$(maws lambda get-function-configuration --function-name pstn-stock --output json 2>&1) || problem "$config"
+  if ! why=$(check_config 'c["VpcConfig"]["SubnetIds"] == ["subnet-0a1"]' 'env["HTTPS_PROXY"] == "http://proxy.internal:3128"' \
+    'c["CodeSha256"] == "'"$(b64sha "$work/moto-1.zip")"'"' <<<"$config"); then
+    problem "configuration: $why"
+  fi
+  verdict "stock moto: deploy.sh creates the stack with every option but --connect-instance-arn (a permission on an alias needs infra/moto-server.py)"
 fi
 
 echo

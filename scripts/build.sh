@@ -151,6 +151,7 @@ ensure_debian_rustc() {
     die "no toolchain for $triple: either 'rustup target add $triple' plus the $prefix-gcc linker, or (Debian, as root) 'dpkg --add-architecture $darch && apt-get update && apt-get install rustc-web libstd-rust-web-dev:$darch gcc-${prefix//_/-} libc6-dev-$darch-cross qemu-user'"
   fi
   if ! dpkg --print-foreign-architectures | grep -qx "$darch" && [ "$darch" != "$(dpkg --print-architecture)" ]; then
+    note "adding the Debian architecture $darch (dpkg --add-architecture $darch) for its Rust std"
     dpkg --add-architecture "$darch"
   fi
   apt_install "${pkgs[@]}"

@@ -60,7 +60,7 @@ step "supply chain: dependency count, cargo-deny policy, RustSec advisories"
 step "Python tools (cfn-lint, awscli, moto, cargo-lambda) in one venv under target/"
 ./scripts/venv.sh
 
-step "CloudFormation: cfn-lint, deploy.sh dry runs${SKIP_MOTO:+ (SKIP_MOTO set)}, deploy.sh against moto"
+step "CloudFormation: cfn-lint, deploy.sh checks, deploy.sh against moto (unless SKIP_MOTO=1)"
 ./infra/test-infra.sh
 
 if [ "${SKIP_CARGO_LAMBDA:-0}" != "1" ]; then
