@@ -69,6 +69,7 @@ impl Handler {
             config.virtual_agent.name()
         );
         let contact_id = event.contact_id()?;
+        self.preconnect(&config, deadline);
         let (url, body) = cresta::build_call(
             &config,
             &event,
@@ -169,6 +170,29 @@ impl Handler {
             );
         }
         Ok(resp)
+    }
+
+    /// Starts every connection this invocation will need at once: the API
+    /// host, and the token host and Secrets Manager unless cached (src/preconnect.rs).
+    fn preconnect(&self, config: &Config, deadline: Deadline) {
+        let mut urls = vec![config.api_base.clone()];
+        if let Some(auth) = &config.auth_base {
+            let client_id = match &config.credentials {
+                CredentialSource::Client { id, .. } => Some(id.clone()),
+                CredentialSource::Secret(arn) => {
+                    self.secrets.cached(&arn.arn).map(|c| c.id.clone())
+                }
+                CredentialSource::ApiKey(_) => None,
+            };
+            if let (CredentialSource::Secret(arn), None) = (&config.credentials, &client_id) {
+                urls.extend(crate::secrets::endpoint(&arn.region, &*self.env).ok());
+            }
+            if client_id.is_none_or(|id| self.tokens.get(auth, &id).is_none()) {
+                urls.push(auth.clone());
+            }
+        }
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        self.http.preconnect(&urls, deadline);
     }
 
     fn secret_creds(

@@ -54,6 +54,7 @@ impl Response {
 /// The process's HTTP client.
 pub struct HttpClient {
     agent: ureq::Agent,
+    preconnector: crate::preconnect::Preconnector,
     policy: RetryPolicy,
     attempt_timeout: Duration,
     jitter: RefCell<Jitter>,
@@ -72,8 +73,10 @@ enum Attempt {
 impl HttpClient {
     /// Builds the agent once for the process.
     pub fn new(policy: RetryPolicy, attempt_timeout: Duration) -> HttpClient {
+        let (agent, preconnector) = agent_with_preconnect();
         HttpClient {
-            agent: agent(),
+            agent,
+            preconnector,
             policy,
             attempt_timeout,
             jitter: RefCell::new(Jitter::from_entropy()),
@@ -83,6 +86,19 @@ impl HttpClient {
     /// The shared agent, for the Runtime API client.
     pub fn agent(&self) -> &ureq::Agent {
         &self.agent
+    }
+
+    /// Starts opening connections to these URLs' hosts at once, on helper
+    /// threads, unless one is open already (src/preconnect.rs).
+    pub fn preconnect(&self, urls: &[&str], deadline: Deadline) {
+        let until = std::time::Instant::now() + deadline.remaining();
+        self.preconnector.open(urls, self.agent.config(), until);
+    }
+
+    /// Waits (at most until `deadline`) for the connections being opened.
+    pub fn settle(&self, deadline: Deadline) {
+        self.preconnector
+            .settle(std::time::Instant::now() + deadline.remaining());
     }
 
     /// POSTs with the default retry rule (transport errors, 408, 429, 5xx).
@@ -217,17 +233,32 @@ impl HttpClient {
 /// Runtime API is local and Lambda has no proxy); IP literals resolved
 /// without a thread.
 pub fn agent() -> ureq::Agent {
+    agent_with_preconnect().0
+}
+
+/// How long an idle connection is kept for reuse. ureq's default (15 s)
+/// made a Connect call 20 s after the last one pay a new TCP and TLS set-up;
+/// load balancers keep idle connections 60 s (AWS ALB's default) to 350 s
+/// (NAT gateways, NLB) or more, and a connection the server closed earlier
+/// is noticed by ureq's probe before use at no cost. Measured by
+/// `scripts/bench.sh` (network mode: warm answer after 20 s and 60 s idle).
+pub const IDLE_LIMIT: Duration = Duration::from_secs(120);
+
+/// The agent, its connector chain behind the preconnect layer.
+fn agent_with_preconnect() -> (ureq::Agent, crate::preconnect::Preconnector) {
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .proxy(None)
+        .max_idle_age(IDLE_LIMIT)
         .user_agent(format!("connect-pstn-transfer/{}", crate::VERSION))
         .build();
-    ureq::Agent::with_parts(
-        config,
+    let (connector, preconnector) = crate::preconnect::layer(
         ureq::unversioned::transport::DefaultConnector::new(),
-        LiteralResolver::default(),
-    )
+        IDLE_LIMIT,
+    );
+    let agent = ureq::Agent::with_parts(config, connector, LiteralResolver::default());
+    (agent, preconnector)
 }
 
 /// Host names go to ureq's resolver, which runs `getaddrinfo` on a helper

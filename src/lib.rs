@@ -21,6 +21,7 @@ pub mod event;
 pub mod flatten;
 pub mod handler;
 pub mod http;
+pub mod preconnect;
 pub mod retry;
 pub mod runtime;
 pub mod secrets;

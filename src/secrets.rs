@@ -282,6 +282,14 @@ impl SecretCache {
         self.entries.remove(arn);
     }
 
+    /// The cached credentials for `arn`, while fresh.
+    pub fn cached(&self, arn: &str) -> Option<&ClientCredentials> {
+        self.entries
+            .get(arn)
+            .filter(|(_, fetched)| fetched.elapsed() < self.ttl)
+            .map(|(creds, _)| creds)
+    }
+
     /// The credentials, and whether they came from the cache.
     pub fn get(
         &mut self,

@@ -41,7 +41,11 @@ impl Latency {
     }
 
     /// As [`Latency::start`], closing connections idle for `idle_close`.
-    pub fn start_with(upstream: SocketAddr, rtt: Duration, idle_close: Option<Duration>) -> Latency {
+    pub fn start_with(
+        upstream: SocketAddr,
+        rtt: Duration,
+        idle_close: Option<Duration>,
+    ) -> Latency {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(AtomicUsize::new(0));
@@ -53,9 +57,7 @@ impl Latency {
                 let at = Instant::now();
                 count.fetch_add(1, Ordering::SeqCst);
                 let closed = closed.clone();
-                std::thread::spawn(move || {
-                    forward(client, upstream, at, rtt, idle_close, &closed)
-                });
+                std::thread::spawn(move || forward(client, upstream, at, rtt, idle_close, &closed));
             }
         });
         Latency {
@@ -101,8 +103,20 @@ fn forward(
     let (to_server, from_client) = channel::<Chunk>();
     let (to_client, from_server) = channel::<Chunk>();
     let hold = accepted_at + rtt + half;
-    pump_in(clone(&client), to_server, half, Some(hold), activity.clone());
-    pump_in(clone(&server), to_client.clone(), half, None, activity.clone());
+    pump_in(
+        clone(&client),
+        to_server,
+        half,
+        Some(hold),
+        activity.clone(),
+    );
+    pump_in(
+        clone(&server),
+        to_client.clone(),
+        half,
+        None,
+        activity.clone(),
+    );
     pump_out(from_client, clone(&server), clone(&client));
     pump_out(from_server, clone(&client), clone(&server));
     let Some(limit) = idle_close else { return };

@@ -136,7 +136,12 @@ impl Net {
 }
 
 /// Pushes one event and waits for its outcome, which must be a success.
-fn invoke(runtime: &FakeRuntime, done: usize, event: &str, proc: &mut Option<RuntimeProcess>) -> Outcome {
+fn invoke(
+    runtime: &FakeRuntime,
+    done: usize,
+    event: &str,
+    proc: &mut Option<RuntimeProcess>,
+) -> Outcome {
     runtime.push(event, EVENT_BUDGET);
     let outcomes = runtime.wait_outcomes(done + 1, WAIT);
     match outcomes.get(done) {
@@ -224,7 +229,10 @@ fn count_env(var: &str, default: usize) -> usize {
 }
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).is_some_and(|a| a == "--help" || a == "-h") {
+    if std::env::args()
+        .nth(1)
+        .is_some_and(|a| a == "--help" || a == "-h")
+    {
         println!(
             "bench_net: run through scripts/bench.sh (see its --help). Environment: BOOTSTRAP_BIN, FLOOR_BIN, \
              BENCH_NET_COLD_RUNS (10), BENCH_NET_PREFETCH_RUNS (5), BENCH_NET_IDLE_RUNS (3), BENCH_OUT_DIR (target/bench)."
@@ -240,7 +248,10 @@ fn main() -> ExitCode {
     let function = support::bootstrap_path();
     for p in [&function, &floor] {
         if !p.is_file() {
-            fatal(&format!("{} not found; build it first (scripts/bench.sh does)", p.display()));
+            fatal(&format!(
+                "{} not found; build it first (scripts/bench.sh does)",
+                p.display()
+            ));
         }
     }
     let tls = std::env::var("BENCH_NET_TLS").is_ok_and(|v| v == "1");
@@ -374,7 +385,11 @@ fn main() -> ExitCode {
     for (gap, samples) in IDLE_GAPS.iter().zip(after_idle) {
         let secs = gap.as_secs();
         rows.push(Row {
-            id: if secs == 20 { "warm_answer_after_20s_idle" } else { "warm_answer_after_60s_idle" },
+            id: if secs == 20 {
+                "warm_answer_after_20s_idle"
+            } else {
+                "warm_answer_after_60s_idle"
+            },
             figure: format!("warm answer after {secs} s idle"),
             samples,
             budget: (secs == 60).then_some(BUDGET_IDLE_60),
@@ -401,7 +416,12 @@ fn main() -> ExitCode {
     for r in &rows {
         let budget = r
             .budget
-            .map(|(n, extra)| format!("<= {n} round trips + {extra} ms ({:.0} ms)", r.limit_ms().unwrap()))
+            .map(|(n, extra)| {
+                format!(
+                    "<= {n} round trips + {extra} ms ({:.0} ms)",
+                    r.limit_ms().unwrap()
+                )
+            })
             .unwrap_or_default();
         let result = match r.passes() {
             Some(true) => "PASS",
@@ -442,15 +462,23 @@ fn main() -> ExitCode {
     });
     let write = |name: &str, text: &str| {
         let path = out_dir.join(name);
-        if let Err(e) = std::fs::create_dir_all(&out_dir).and_then(|_| std::fs::write(&path, text)) {
+        if let Err(e) = std::fs::create_dir_all(&out_dir).and_then(|_| std::fs::write(&path, text))
+        {
             fatal(&format!("cannot write {}: {e}", path.display()));
         }
     };
     write("network.md", &md);
-    write("network.json", &format!("{}\n", serde_json::to_string_pretty(&results).unwrap()));
+    write(
+        "network.json",
+        &format!("{}\n", serde_json::to_string_pretty(&results).unwrap()),
+    );
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{md}");
-    let _ = writeln!(out, "\nWritten: {0}/network.md, {0}/network.json", out_dir.display());
+    let _ = writeln!(
+        out,
+        "\nWritten: {0}/network.md, {0}/network.json",
+        out_dir.display()
+    );
     if fails == 0 {
         ExitCode::SUCCESS
     } else {
