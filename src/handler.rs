@@ -172,6 +172,28 @@ impl Handler {
         Ok(resp)
     }
 
+    /// Init prefetch (src/prefetch.rs): the connections, the secret and the
+    /// token this configuration needs, without calling the API.
+    pub fn prefetch(&mut self, config: &Config, deadline: Deadline) -> Result<(), Error> {
+        register_config_secrets(config);
+        self.preconnect(config, deadline);
+        let creds = match &config.credentials {
+            CredentialSource::Client { id, secret } => ClientCredentials {
+                id: id.clone(),
+                secret: secret.clone(),
+            },
+            CredentialSource::Secret(arn) => self.secret_creds(Some(arn), deadline)?.0,
+            CredentialSource::ApiKey(_) => return Ok(()),
+        };
+        match &config.auth_base {
+            Some(auth) if self.tokens.get(auth, &creds.id).is_none() => self
+                .tokens
+                .fetch(&self.http, auth, &creds, deadline)
+                .map(drop),
+            _ => Ok(()),
+        }
+    }
+
     /// Starts every connection this invocation will need at once: the API
     /// host, and the token host and Secrets Manager unless cached (src/preconnect.rs).
     fn preconnect(&self, config: &Config, deadline: Deadline) {

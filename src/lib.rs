@@ -22,6 +22,7 @@ pub mod flatten;
 pub mod handler;
 pub mod http;
 pub mod preconnect;
+pub mod prefetch;
 pub mod retry;
 pub mod runtime;
 pub mod secrets;

@@ -69,6 +69,7 @@ fn runtime_mode() -> ExitCode {
             return fail(&e.error_type(), e.message());
         }
     };
+    connect_pstn_transfer::prefetch::at_init(&mut handler, &|k| std::env::var(k).ok());
     let e = runtime::run(&mut handler, &client);
     fail(&e.error_type(), e.message())
 }
