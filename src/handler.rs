@@ -69,7 +69,9 @@ impl Handler {
             config.virtual_agent.name()
         );
         let contact_id = event.contact_id()?;
-        self.preconnect(&config, deadline);
+        // The first request connects by itself while the others' connections open.
+        let hosts = self.hosts_needed(&config);
+        self.http.preconnect(&hosts[1..], deadline);
         let (url, body) = cresta::build_call(
             &config,
             &event,
@@ -176,7 +178,10 @@ impl Handler {
     /// token this configuration needs, without calling the API.
     pub fn prefetch(&mut self, config: &Config, deadline: Deadline) -> Result<(), Error> {
         register_config_secrets(config);
-        self.preconnect(config, deadline);
+        // No API call at init: its connection is opened ahead too.
+        let hosts = self.hosts_needed(config);
+        self.http
+            .preconnect(&hosts[usize::from(hosts.len() > 1)..], deadline);
         let creds = match &config.credentials {
             CredentialSource::Client { id, secret } => ClientCredentials {
                 id: id.clone(),
@@ -194,10 +199,11 @@ impl Handler {
         }
     }
 
-    /// Starts every connection this invocation will need at once: the API
-    /// host, and the token host and Secrets Manager unless cached (src/preconnect.rs).
-    fn preconnect(&self, config: &Config, deadline: Deadline) {
-        let mut urls = vec![config.api_base.clone()];
+    /// The hosts this invocation will send requests to, in order: Secrets
+    /// Manager and the token host unless their answers are cached, then the
+    /// API host. All but the first are opened ahead (src/preconnect.rs).
+    fn hosts_needed(&self, config: &Config) -> Vec<String> {
+        let mut urls = Vec::new();
         if let Some(auth) = &config.auth_base {
             let client_id = match &config.credentials {
                 CredentialSource::Client { id, .. } => Some(id.clone()),
@@ -213,8 +219,8 @@ impl Handler {
                 urls.push(auth.clone());
             }
         }
-        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-        self.http.preconnect(&urls, deadline);
+        urls.push(config.api_base.clone());
+        urls
     }
 
     fn secret_creds(

@@ -90,9 +90,10 @@ impl HttpClient {
 
     /// Starts opening connections to these URLs' hosts at once, on helper
     /// threads, unless one is open already (src/preconnect.rs).
-    pub fn preconnect(&self, urls: &[&str], deadline: Deadline) {
+    pub fn preconnect(&self, urls: &[String], deadline: Deadline) {
         let until = std::time::Instant::now() + deadline.remaining();
-        self.preconnector.open(urls, self.agent.config(), until);
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        self.preconnector.open(&urls, self.agent.config(), until);
     }
 
     /// Waits (at most until `deadline`) for the connections being opened.
