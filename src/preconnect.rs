@@ -248,6 +248,7 @@ impl Shared {
             last_use: Mutex::new(Instant::now()),
         });
         let mut state = self.state.lock().unwrap();
+        self.purge(&mut state);
         state.live.push((key, Arc::downgrade(&mark)));
         Tracked { transport, mark }
     }
