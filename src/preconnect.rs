@@ -471,6 +471,43 @@ mod tests {
         assert_eq!(accepted_b.load(Ordering::SeqCst), 1);
     }
 
+    /// The default chain, slowed down: each connection takes 200 ms to open.
+    #[derive(Debug)]
+    struct Slow(ureq::unversioned::transport::DefaultConnector);
+
+    impl Connector<()> for Slow {
+        type Out = Box<dyn Transport>;
+
+        fn connect(
+            &self,
+            details: &ConnectionDetails,
+            chained: Option<()>,
+        ) -> Result<Option<Box<dyn Transport>>, ureq::Error> {
+            std::thread::sleep(Duration::from_millis(200));
+            self.0.connect(details, chained)
+        }
+    }
+
+    #[test]
+    fn a_request_waits_for_the_connection_being_opened_for_its_host() {
+        let (a, accepted) = server(false);
+        let (connector, pre) = layer(
+            Slow(ureq::unversioned::transport::DefaultConnector::new()),
+            Duration::from_secs(60),
+        );
+        let config = ureq::Agent::config_builder()
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build();
+        let agent = ureq::Agent::with_parts(config, connector, DefaultResolver::default());
+        assert_eq!(pre.open(&[&a], agent.config(), soon()), 1);
+        // Still pending: the request takes it when ready instead of opening its own.
+        assert_eq!(get(&agent, &a), "ok");
+        // Had it opened its own, the server would see a second one by now.
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn a_host_with_a_live_connection_is_not_opened_again() {
         let (a, accepted) = server(false);
