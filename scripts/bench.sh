@@ -27,6 +27,8 @@ Output: the table on stdout, and in target/bench/:
   results.json   the same figures, budgets and results as JSON
   samples.json   every raw sample (microseconds)
   function.log   what the warm function logged
+  network.md     the network-mode table (round trips; see below)
+  network.json   the same figures as JSON
   build.log      output of the builds
 
 Exit status: 0 when every budget passes; 1 when one fails or cannot be
@@ -38,6 +40,10 @@ Environment:
   BENCH_WARM_RUNS  measured warm invocations of each program (default 1000)
   BENCH_NO_ARM64=1 do not build arm64 even when the toolchain is present
   BENCH_CONCURRENCY_WAVES  events per worker in the concurrency section (default 40)
+  BENCH_NO_NET=1   skip the network mode (tests/tools/bench_net.rs)
+  BENCH_NET_COLD_RUNS, BENCH_NET_PREFETCH_RUNS, BENCH_NET_IDLE_RUNS
+                   network mode: cold starts of each kind (10), prefetching
+                   inits (5), processes idled 20 s then 60 s (3)
 EOF
 }
 
@@ -136,4 +142,17 @@ fi
 export BENCH_COMMIT=$commit
 
 note "running the bench (${BENCH_COLD_RUNS:-100} cold starts, ${BENCH_WARM_RUNS:-1000} warm invocations of each program)"
-BOOTSTRAP_BIN=$bootstrap_bin FLOOR_BIN=$floor_bin BENCH_OUT_DIR=$out_dir exec "$bench_bin"
+status=0
+BOOTSTRAP_BIN=$bootstrap_bin FLOOR_BIN=$floor_bin BENCH_OUT_DIR=$out_dir "$bench_bin" || status=1
+
+# Network mode (issue 13): the stand-ins behind a round-trip emulator
+# (tests/tools/bench_net.rs); its own table in target/bench/network.md.
+if [ "${BENCH_NO_NET:-}" != 1 ]; then
+  note "building bench_net (release)"
+  run_logged cargo build --release --locked --example bench_net
+  note "running the network-mode bench (about 2 minutes: it idles 20 s and 60 s)"
+  echo
+  BOOTSTRAP_BIN=$bootstrap_bin FLOOR_BIN=$floor_bin BENCH_OUT_DIR=$out_dir \
+    "$target_dir/release/examples/bench_net" || status=1
+fi
+exit "$status"

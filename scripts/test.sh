@@ -71,11 +71,9 @@ else
 fi
 
 if [ "${SKIP_ARM64:-0}" != "1" ]; then
-  step "arm64: cross build, artifact checks, smoke tests under qemu"
+  step "arm64: cross build and artifact checks, then smoke tests under qemu on a static build"
   ./scripts/build.sh arm64 --no-sbom
-  BOOTSTRAP_BIN="$(cat dist/bootstrap-arm64.path)" \
-  BOOTSTRAP_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
-    cargo test --locked --release --test arm64 -- --ignored
+  ./scripts/arm64-smoke.sh
 else
   skipped arm64 SKIP_ARM64=1
 fi

@@ -7,6 +7,7 @@
 use crate::auth::{ClientCredentials, TokenCache};
 use crate::config::{resolve, Config, CredentialSource, SecretArn};
 use crate::cresta::{self, ApiAuth};
+use crate::deadline::Deadline;
 use crate::error::{Category, Error};
 use crate::event::Event;
 use crate::flatten::to_answer;
@@ -65,6 +66,9 @@ impl Handler {
             config.virtual_agent.name()
         );
         let contact_id = event.contact_id()?;
+        // The first request connects by itself while the others' connections open.
+        let hosts = self.hosts_needed(&config);
+        self.http.preconnect(&hosts[1..], deadline);
         let (url, body) = cresta::build_call(
             &config,
             &event,
@@ -163,6 +167,59 @@ impl Handler {
             );
         }
         Ok(resp)
+    }
+
+    /// Init prefetch (src/prefetch.rs): the connections, the secret and the
+    /// token this configuration needs, without calling the API.
+    pub fn prefetch(&self, config: &Config, deadline: Deadline) -> Result<(), Error> {
+        register_config_secrets(config);
+        // No API call at init: its connection is opened ahead too.
+        let hosts = self.hosts_needed(config);
+        self.http
+            .preconnect(&hosts[usize::from(hosts.len() > 1)..], deadline);
+        let creds = match &config.credentials {
+            CredentialSource::Client { id, secret } => ClientCredentials {
+                id: id.clone(),
+                secret: secret.clone(),
+            },
+            CredentialSource::Secret(arn) => {
+                self.secret_creds(Some(arn), &Context::with_deadline(deadline))?
+                    .0
+            }
+            CredentialSource::ApiKey(_) => return Ok(()),
+        };
+        match &config.auth_base {
+            Some(auth) => self
+                .tokens
+                .token(&self.http, auth, &creds, deadline)
+                .map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// The hosts this invocation will send requests to, in order: Secrets
+    /// Manager and the token host unless their answers are cached, then the
+    /// API host. All but the first are opened ahead (src/preconnect.rs).
+    fn hosts_needed(&self, config: &Config) -> Vec<String> {
+        let mut urls = Vec::new();
+        if let Some(auth) = &config.auth_base {
+            let creds = match &config.credentials {
+                CredentialSource::Client { id, secret } => Some(ClientCredentials {
+                    id: id.clone(),
+                    secret: secret.clone(),
+                }),
+                CredentialSource::Secret(arn) => self.secrets.cached(&arn.arn),
+                CredentialSource::ApiKey(_) => None,
+            };
+            if let (CredentialSource::Secret(arn), None) = (&config.credentials, &creds) {
+                urls.extend(crate::secrets::endpoint(arn, &*self.env).ok());
+            }
+            if creds.is_none_or(|c| self.tokens.get(auth, &c).is_none()) {
+                urls.push(auth.clone());
+            }
+        }
+        urls.push(config.api_base.clone());
+        urls
     }
 
     fn secret_creds(

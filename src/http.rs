@@ -62,6 +62,7 @@ impl Response {
 /// The process's HTTP client.
 pub struct HttpClient {
     agent: ureq::Agent,
+    preconnector: crate::preconnect::Preconnector,
     policy: RetryPolicy,
     attempt_timeout: Duration,
     /// Shared by concurrent invocations (Lambda Managed Instances).
@@ -81,31 +82,19 @@ enum Attempt {
 impl HttpClient {
     /// Builds the agent once for the process, from its network settings.
     pub fn from_settings(settings: &Settings) -> HttpClient {
-        let agent = crate::transport::outbound_agent(
+        let (agent, preconnector) = crate::transport::outbound_agent(
             &settings.trust,
             &settings.proxies,
             settings.connect_timeout,
         );
-        HttpClient::with_agent(
+        HttpClient {
             agent,
-            RetryPolicy {
+            preconnector,
+            policy: RetryPolicy {
                 max_retries: settings.max_retries,
                 base_delay: settings.retry_base_delay,
             },
-            settings.client_timeout,
-        )
-    }
-
-    /// A client over an agent built elsewhere (see [`crate::transport::build_agent`]).
-    pub fn with_agent(
-        agent: ureq::Agent,
-        policy: RetryPolicy,
-        attempt_timeout: Duration,
-    ) -> HttpClient {
-        HttpClient {
-            agent,
-            policy,
-            attempt_timeout,
+            attempt_timeout: settings.client_timeout,
             jitter: Mutex::new(Jitter::from_entropy()),
         }
     }
@@ -113,6 +102,20 @@ impl HttpClient {
     /// The outbound agent.
     pub fn agent(&self) -> &ureq::Agent {
         &self.agent
+    }
+
+    /// Starts opening connections to these URLs' hosts at once, on helper
+    /// threads, unless one is open already (src/preconnect.rs).
+    pub fn preconnect(&self, urls: &[String], deadline: Deadline) {
+        let until = std::time::Instant::now() + deadline.remaining();
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        self.preconnector.open(&urls, self.agent.config(), until);
+    }
+
+    /// Waits (at most until `deadline`) for the connections being opened.
+    pub fn settle(&self, deadline: Deadline) {
+        self.preconnector
+            .settle(std::time::Instant::now() + deadline.remaining());
     }
 
     /// POSTs with the default retry rule (transport errors, 408, 429, 5xx).

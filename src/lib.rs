@@ -26,6 +26,8 @@ pub mod flatten;
 pub mod handler;
 pub mod http;
 pub mod invocation;
+pub mod preconnect;
+pub mod prefetch;
 pub mod proxy;
 pub mod redact;
 pub mod retry;

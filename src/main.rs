@@ -82,6 +82,7 @@ fn runtime_mode() -> ExitCode {
             return fail(&e.error_type(), e.message());
         }
     };
+    connect_pstn_transfer::prefetch::at_init(&handler, &|k| std::env::var(k).ok());
     let e = runtime::run(handler, &client, workers);
     fail(&e.error_type(), e.message())
 }

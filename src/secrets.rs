@@ -296,7 +296,8 @@ impl SecretCache {
         }
     }
 
-    fn cached(&self, arn: &str) -> Option<ClientCredentials> {
+    /// The cached credentials for `arn`, while fresh.
+    pub fn cached(&self, arn: &str) -> Option<ClientCredentials> {
         self.entries()
             .get(arn)
             .filter(|(_, fetched)| fetched.elapsed() < self.ttl)

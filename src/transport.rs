@@ -13,6 +13,7 @@
 //! This uses ureq's semver-exempt `unversioned` API: Cargo.lock pins ureq,
 //! and an upgrade must re-check it.
 
+use crate::preconnect::Preconnector;
 use crate::proxy::Proxies;
 use crate::tls::TlsConnector;
 use crate::trust::Trust;
@@ -34,15 +35,31 @@ pub fn outbound_connector(
         .chain(TlsConnector::new(trust.clone()))
 }
 
-/// The agent for outbound calls, from the process's network settings.
-pub fn outbound_agent(trust: &Trust, proxies: &Proxies, connect_timeout: Duration) -> ureq::Agent {
+/// The agent for outbound calls, from the process's network settings, with
+/// its connector chain behind the pre-connecting layer ([`crate::preconnect`])
+/// and the handle that feeds that layer.
+pub fn outbound_agent(
+    trust: &Trust,
+    proxies: &Proxies,
+    connect_timeout: Duration,
+) -> (ureq::Agent, Preconnector) {
     let proxies = Arc::new(proxies.clone());
-    build_agent(
+    let (connector, preconnector) = crate::preconnect::layer(
         outbound_connector(trust, proxies.clone()),
-        ProxyAwareResolver::new(proxies),
-        connect_timeout,
-    )
+        ProxyAwareResolver::new(proxies.clone()),
+        IDLE_LIMIT,
+    );
+    let agent = build_agent(connector, ProxyAwareResolver::new(proxies), connect_timeout);
+    (agent, preconnector)
 }
+
+/// How long an idle connection is kept for reuse. ureq's default (15 s)
+/// made a Connect call 20 s after the last one pay a new TCP and TLS set-up;
+/// load balancers keep idle connections 60 s (AWS ALB's default) to 350 s
+/// (NAT gateways, NLB) or more, and a connection the server closed earlier
+/// is noticed by ureq's probe before use at no cost. Measured by
+/// `scripts/bench.sh` (network mode: warm answer after 20 s and 60 s idle).
+pub const IDLE_LIMIT: Duration = Duration::from_secs(120);
 
 /// An agent from a connector and a resolver. Statuses are answers, not
 /// errors; redirects are never followed; ureq's own proxy support is off
@@ -76,6 +93,7 @@ fn base_config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
         // keep them all for reuse (ureq keeps 3 per host by default).
         .max_idle_connections(MAX_IDLE_CONNECTIONS)
         .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
+        .max_idle_age(IDLE_LIMIT)
         // ureq fills both buffers of every connection (128 KB each by
         // default): with a connection per worker that is most of the RSS.
         // Requests and response headers here are a few KB; bodies stream.

@@ -68,3 +68,28 @@ fn cross_binary_reports_errors() {
     let run = run_test_mode(b"[]", &api_key_env(&cresta));
     run.assert_error(&["Event.Malformed"]);
 }
+
+#[test]
+#[ignore = "needs BOOTSTRAP_BIN and BOOTSTRAP_RUNNER"]
+fn cross_binary_prefetches_at_init_and_answers_as_a_runtime() {
+    // Init prefetch and parallel connection set-up start threads: under
+    // qemu-user only a statically linked binary survives that
+    // (scripts/arm64-smoke.sh builds one).
+    require_cross_binary();
+    let cresta = MockCresta::start();
+    let sm = support::secrets_manager::MockSecretsManager::start();
+    let rt = support::runtime_api::FakeRuntime::start();
+    let proc = support::RuntimeProcess::spawn(&rt.address(), &support::secret_env(&cresta, &sm));
+    rt.push(
+        &event(&[("action", "get_pstn_transfer_data")]),
+        std::time::Duration::from_secs(8),
+    );
+    let outcomes = rt.wait_outcomes(1, std::time::Duration::from_secs(60));
+    let log = proc.finish();
+    assert!(outcomes.first().is_some_and(|o| o.ok), "{log}");
+    assert!(
+        log.contains("init prefetch: secret, token and API connection ready"),
+        "{log}"
+    );
+    assert_eq!(cresta.requests(Route::Token).len(), 1);
+}

@@ -29,6 +29,21 @@ fn handoff_for(contact: &str) -> String {
     .to_string()
 }
 
+/// The environment without `virtualAgentName`, which the events then carry
+/// (see [`agent_in_event`]): no longer a complete configuration by itself, so
+/// init does not prefetch and the invocations make the fetches under test.
+fn without_prefetch(mut e: Vec<(String, String)>) -> Vec<(String, String)> {
+    e.retain(|(k, _)| k != "virtualAgentName");
+    e
+}
+
+/// `handoff_for` with the virtual agent in the event's Parameters.
+fn agent_in_event(contact: &str) -> String {
+    let mut v: Value = serde_json::from_str(&handoff_for(contact)).unwrap();
+    v["Details"]["Parameters"]["virtualAgentName"] = support::cresta::VIRTUAL_AGENT.into();
+    v.to_string()
+}
+
 /// The trace id the fake Runtime API gives an invocation.
 fn trace_of(request_id: &str) -> String {
     format!(
@@ -58,7 +73,7 @@ fn eight_events_on_four_workers_are_answered_in_two_waves_with_one_token() {
     let sm = MockSecretsManager::start();
     let rt = FakeRuntime::start();
     let e = with_env(
-        secret_env(&cresta, &sm),
+        without_prefetch(secret_env(&cresta, &sm)),
         &[
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
             ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
@@ -69,7 +84,7 @@ fn eight_events_on_four_workers_are_answered_in_two_waves_with_one_token() {
     let contacts: HashMap<String, String> = (1..=8)
         .map(|i| {
             let contact = format!("contact-{i:02}-c0ffee");
-            (rt.push(&handoff_for(&contact), BUDGET), contact)
+            (rt.push(&agent_in_event(&contact), BUDGET), contact)
         })
         .collect();
     let outcomes = rt.wait_outcomes(8, WAIT);
@@ -159,14 +174,17 @@ fn a_failed_token_request_fails_only_the_invocations_that_waited_for_it() {
         )],
     );
     let rt = FakeRuntime::start();
-    let e = with_env(oauth_env(&cresta), &[("HTTP_MAX_RETRIES", "0")]);
+    let e = with_env(
+        without_prefetch(oauth_env(&cresta)),
+        &[("HTTP_MAX_RETRIES", "0")],
+    );
     let proc = start(&rt, 4, &e);
     let first: Vec<String> = (1..=4)
-        .map(|i| rt.push(&handoff_for(&format!("first-{i}")), BUDGET))
+        .map(|i| rt.push(&agent_in_event(&format!("first-{i}")), BUDGET))
         .collect();
     let failed = rt.wait_outcomes(4, WAIT);
     let second: Vec<String> = (1..=4)
-        .map(|i| rt.push(&handoff_for(&format!("second-{i}")), BUDGET))
+        .map(|i| rt.push(&agent_in_event(&format!("second-{i}")), BUDGET))
         .collect();
     rt.wait_outcomes(8, WAIT);
     let log = proc.finish();

@@ -280,12 +280,19 @@ fn an_echo_around_the_excerpt_cut_leaves_no_piece_in_runtime_mode() {
     let rt = FakeRuntime::start();
     let mut env = echo_env(&cresta);
     env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    // The agent comes with each event, so the environment alone is not a
+    // complete configuration: init does not prefetch a token, and every
+    // invocation meets the echoing token endpoint itself.
+    env.retain(|(k, _)| k != "virtualAgentName");
     let proc = RuntimeProcess::spawn(&rt.address(), &env);
     let mut n = 0;
     for offset in offsets() {
         cresta.script(Route::Token, vec![echo_at(offset)]);
         rt.push(
-            &event(&[("action", "get_handoff_data")]),
+            &event(&[
+                ("action", "get_handoff_data"),
+                ("virtualAgentName", support::cresta::VIRTUAL_AGENT),
+            ]),
             Duration::from_secs(8),
         );
         n += 1;
@@ -299,7 +306,10 @@ fn an_echo_around_the_excerpt_cut_leaves_no_piece_in_runtime_mode() {
             vec![Reply::json(400, &format!(r#"{{"error":"{form}"}}"#))],
         );
         rt.push(
-            &event(&[("action", "get_handoff_data")]),
+            &event(&[
+                ("action", "get_handoff_data"),
+                ("virtualAgentName", support::cresta::VIRTUAL_AGENT),
+            ]),
             Duration::from_secs(8),
         );
         n += 1;

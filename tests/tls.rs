@@ -173,7 +173,12 @@ fn secrets_manager_with_an_unknown_ca_is_secrets_tls() {
         "Secrets.Tls",
         "unknown certificate authority",
     );
-    assert_eq!(cresta.server.connections(), 0, "nothing was sent to Cresta");
+    // Connections to Cresta may have been opened ahead, in parallel with the
+    // secret (src/preconnect.rs); no request went over them.
+    assert!(
+        cresta.server.requests().is_empty(),
+        "nothing was sent to Cresta"
+    );
 }
 
 /// A plain HTTP server behind an https:// URL answers the ClientHello with

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cresta;
+pub mod latency;
 pub mod proxy;
 pub mod runtime_api;
 pub mod secrets_manager;
