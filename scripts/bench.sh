@@ -27,7 +27,7 @@ Output: the table on stdout, and in target/bench/:
   results.json   the same figures, budgets and results as JSON
   samples.json   every raw sample (microseconds)
   function.log   what the warm function logged
-  network.md     the network-mode table (round trips; see below)
+  network.md     the network-mode tables, plain HTTP and TLS (round trips; see below)
   network.json   the same figures as JSON
   build.log      output of the builds
 
@@ -44,6 +44,8 @@ Environment:
   BENCH_NET_COLD_RUNS, BENCH_NET_PREFETCH_RUNS, BENCH_NET_IDLE_RUNS
                    network mode: cold starts of each kind (10), prefetching
                    inits (5), processes idled 20 s then 60 s (3)
+  BENCH_NET_TLS    network mode transports: unset runs plain HTTP then TLS
+                   (the idle rows over TLS only); 1 TLS only; 0 plain HTTP only
 EOF
 }
 
@@ -150,7 +152,7 @@ BOOTSTRAP_BIN=$bootstrap_bin FLOOR_BIN=$floor_bin BENCH_OUT_DIR=$out_dir "$bench
 if [ "${BENCH_NO_NET:-}" != 1 ]; then
   note "building bench_net (release)"
   run_logged cargo build --release --locked --example bench_net
-  note "running the network-mode bench (about 2 minutes: it idles 20 s and 60 s)"
+  note "running the network-mode bench (about 2.5 minutes: plain HTTP and TLS, idling 20 s and 60 s over TLS)"
   echo
   BOOTSTRAP_BIN=$bootstrap_bin FLOOR_BIN=$floor_bin BENCH_OUT_DIR=$out_dir \
     "$target_dir/release/examples/bench_net" || status=1

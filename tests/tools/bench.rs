@@ -333,7 +333,7 @@ const DEFINITIONS: &[&str] = &[
     "**crates**: distinct `name version` lines of `cargo tree -e normal --prefix none --no-dedupe` (host target), our own crate excluded.",
     "**init**: from just before the bench spawns a new process to the arrival of that process's first `GET /invocation/next` at the fake Runtime API (exec, dynamic loading, settings, HTTP agent, first connect). One cold start = one new process; function and floor cold starts alternate.",
     "**init above floor** = function init median - floor init median.",
-    "**first invocation**: in each cold start, from the fake Runtime API handing out the event (`served_at`) to its outcome post being read (`at`). For the function, with OAuth via `oauthSecretArn`: GetSecretValue (SigV4) + token request + PSTN API call, each on a new connection.",
+    "**first invocation**: in each cold start, from the fake Runtime API handing out the event (`served_at`) to its outcome post being read (`at`). For the function, with OAuth via `oauthSecretArn` and a complete configuration in the environment: the init prefetch (src/prefetch.rs) has already fetched the secret and the token and opened the API connection before the first `GET /next` (that work is in **init**), so this is the PSTN API call alone, on the pre-opened connection.",
     "**warm**: `served_at` -> `at` of each invocation of one long-lived process, after the warm-up invocations (the first one cold); the function's secret and token are cached, so each is one PSTN API call with a Bearer token. Function, floor and bare round trip invocations are interleaved one by one, so machine noise hits all three alike.",
     "**bare HTTP round trip**: the bench itself POSTing the function's own PSTN request body to the Cresta stand-in's `:generatePSTNTransferData` endpoint with the API key, on a keep-alive `ureq` agent, timed around the call and the body read.",
     "**warm overhead** = function warm p50 - floor warm p50 (the budgeted figure: everything the function does per event beyond what any runtime must, its Cresta call included); **own work excluding the Cresta call** = warm overhead - bare round trip p50 (an estimate: the bare round trip is timed on the client side).",
@@ -559,7 +559,7 @@ fn main() -> ExitCode {
     );
     t.info(
         "first_invocation_function_median_ms",
-        "first invocation, function (secret + token + API call)",
+        "first invocation, function (API call; secret, token and connection prefetched at init)",
         first_fn.pct_ms(50.0),
         "ms",
         pair(&first_fn, 50.0, 90.0, "median", "p90"),
