@@ -63,11 +63,20 @@ impl Key {
 #[derive(Debug)]
 enum Conn {
     Pending,
-    Ready(Box<dyn Transport>, Instant),
+    Ready(Box<dyn Transport>, Opened),
     /// The opening failed: the next request for the host gets this error,
     /// as it would have got it connecting by itself (a certificate failure
     /// is then met once, not twice), until the deadline it was opened for.
     Failed(ureq::Error, Instant),
+}
+
+/// When a stashed connection was ready, how long opening it took, and
+/// whether what the server sent after a TLS handshake has been read.
+#[derive(Debug, Clone, Copy)]
+struct Opened {
+    at: Instant,
+    took: Duration,
+    settled: bool,
 }
 
 #[derive(Debug)]
@@ -158,12 +167,13 @@ impl Preconnector {
             let spawned = std::thread::Builder::new()
                 .name("preconnect".into())
                 .spawn(move || {
+                    let began = Instant::now();
                     let result = connect(&shared, &uri, &config, deadline);
-                    shared.finish(&claimed, result, deadline);
+                    shared.finish(&claimed, result, deadline, began);
                 });
             match spawned {
                 Ok(_) => started += 1,
-                Err(_) => self.shared.finish(&key, Ok(None), deadline),
+                Err(_) => self.shared.finish(&key, Ok(None), deadline, Instant::now()),
             }
         }
         started
@@ -172,6 +182,13 @@ impl Preconnector {
     /// Waits until no connection is being opened any more, or until `until`.
     /// Init calls it: Lambda may freeze the process once it asks for an
     /// event, and a half-open connection would then wait for the first call.
+    ///
+    /// Then it reads, on each TLS connection opened ahead, what a TLS 1.3
+    /// server sends after the handshake (its session tickets, about one round
+    /// trip after the handshake ends, i.e. half the time opening took), so
+    /// that a request seconds later can take the connection after the cheap
+    /// probe for a closed connection instead of reading for a moment itself
+    /// (see [`still_open`]): init pays this, not the first event.
     pub fn settle(&self, until: Instant) {
         let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         while state.slots.iter().any(|s| matches!(s.conn, Conn::Pending)) {
@@ -185,6 +202,34 @@ impl Preconnector {
                 .wait_timeout(state, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+        let mut unsettled = Vec::new();
+        let mut i = 0;
+        while i < state.slots.len() {
+            if matches!(state.slots[i].conn, Conn::Ready(_, o) if !o.settled) {
+                unsettled.push(state.slots.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        // Reading may wait a little: not under the lock.
+        drop(state);
+        for slot in unsettled {
+            let Conn::Ready(mut t, mut o) = slot.conn else {
+                continue;
+            };
+            let tickets_by = o.at + o.took / 2;
+            let wait = tickets_by
+                .min(until)
+                .saturating_duration_since(Instant::now());
+            if still_open(&mut t, wait) {
+                o.settled = true;
+                let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+                state.slots.push(Slot {
+                    key: slot.key,
+                    conn: Conn::Ready(t, o),
+                });
+            }
         }
     }
 
@@ -226,6 +271,7 @@ impl Shared {
         key: &Key,
         result: Result<Option<Box<dyn Transport>>, ureq::Error>,
         deadline: Instant,
+        began: Instant,
     ) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let i = state
@@ -234,7 +280,14 @@ impl Shared {
             .position(|s| &s.key == key && matches!(s.conn, Conn::Pending));
         if let Some(i) = i {
             match result {
-                Ok(Some(t)) => state.slots[i].conn = Conn::Ready(t, Instant::now()),
+                Ok(Some(t)) => {
+                    let opened = Opened {
+                        at: Instant::now(),
+                        took: began.elapsed(),
+                        settled: !t.is_tls(),
+                    };
+                    state.slots[i].conn = Conn::Ready(t, opened);
+                }
                 Err(e) => state.slots[i].conn = Conn::Failed(e, deadline),
                 Ok(None) => {
                     state.slots.remove(i);
@@ -260,9 +313,10 @@ impl Shared {
                     Conn::Failed(e, _) => Some(Err(e)),
                     // A TLS connection just opened: the server has had no
                     // time to close it, use it as it is.
-                    Conn::Ready(t, at) if t.is_tls() && at.elapsed() < FRESH => Some(Ok(t)),
+                    Conn::Ready(t, o) if !o.settled && o.at.elapsed() < FRESH => Some(Ok(t)),
                     // The server may have closed it meanwhile: then connect anew.
-                    Conn::Ready(mut t, _) => still_open(&mut t).then_some(Ok(t)),
+                    Conn::Ready(mut t, o) if o.settled => t.is_open().then_some(Ok(t)),
+                    Conn::Ready(mut t, _) => still_open(&mut t, TLS_PEEK).then_some(Ok(t)),
                     Conn::Pending => unreachable!("checked just above"),
                 };
             }
@@ -282,7 +336,7 @@ impl Shared {
     fn purge(&self, state: &mut State) {
         let limit = self.idle_limit;
         state.slots.retain(|s| match &s.conn {
-            Conn::Ready(_, at) => at.elapsed() < limit,
+            Conn::Ready(_, o) => o.at.elapsed() < limit,
             Conn::Failed(_, until) => Instant::now() < *until,
             Conn::Pending => true,
         });
@@ -338,12 +392,12 @@ impl Connector<()> for Preconnect {
 /// raw byte) would take them for stray bytes and drop a good connection;
 /// rustls absorbs them instead. Only a close, an error or data nobody asked
 /// for means the connection is gone; waiting in vain is the healthy case.
-fn still_open(t: &mut Box<dyn Transport>) -> bool {
+fn still_open(t: &mut Box<dyn Transport>, wait: Duration) -> bool {
     if !t.is_tls() {
         return t.is_open();
     }
     let peek = NextTimeout {
-        after: UDuration::Exact(TLS_PEEK),
+        after: UDuration::Exact(wait.max(TLS_PEEK)),
         reason: ureq::Timeout::RecvResponse,
         per_read: None,
         per_write: None,
@@ -643,6 +697,14 @@ mod tests {
 
     #[test]
     fn an_older_pre_opened_tls_connection_is_used_despite_its_session_tickets() {
+        // Settled at init: the tickets were read then, the request only probes.
+        older_tls_connection_is_used(true);
+        // Not settled (opened during an invocation, used late): the request
+        // reads through TLS for a moment itself.
+        older_tls_connection_is_used(false);
+    }
+
+    fn older_tls_connection_is_used(settle: bool) {
         let (url, accepted, ca) = tls_server();
         let (connector, pre) = layer(
             ureq::unversioned::transport::DefaultConnector::new(),
@@ -661,7 +723,25 @@ mod tests {
             .build();
         let agent = ureq::Agent::with_parts(config, connector, DefaultResolver::default());
         pre.open(&[&url], agent.config(), soon());
-        pre.settle(soon());
+        let ready = |settled: bool| {
+            pre.shared
+                .state
+                .lock()
+                .unwrap()
+                .slots
+                .iter()
+                .any(|s| matches!(s.conn, Conn::Ready(_, o) if o.settled == settled))
+        };
+        if settle {
+            pre.settle(soon());
+            assert!(ready(true), "settle read what the server sent");
+        } else {
+            let until = soon();
+            while !ready(false) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert!(ready(false), "opened, not settled");
+        }
         // Past FRESH: the connection is checked, its unread tickets with it.
         std::thread::sleep(FRESH + Duration::from_millis(200));
         assert_eq!(get(&agent, &url), "ok");
