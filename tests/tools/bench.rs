@@ -9,23 +9,22 @@
 //!
 //! Run it with `./scripts/bench.sh` (see its `--help` for the environment).
 
+#[path = "bench_common.rs"]
+mod bench_common;
 #[path = "../support/mod.rs"]
 mod support;
 
+use bench_common::{count_env, fatal, invoke, served_to_posted, Samples, EVENT_BUDGET, WAIT};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 use support::cresta::{MockCresta, Route, API_KEY};
-use support::runtime_api::{FakeRuntime, Outcome};
+use support::runtime_api::FakeRuntime;
 use support::secrets_manager::MockSecretsManager;
 use support::RuntimeProcess;
 
-/// Lambda's budget for each event given by the fake Runtime API.
-const EVENT_BUDGET: Duration = Duration::from_secs(8);
-/// How long one outcome may take before the bench gives up.
-const WAIT: Duration = Duration::from_secs(15);
 /// Warm invocations run and discarded before the measured ones.
 const WARMUP: usize = 20;
 
@@ -44,11 +43,6 @@ const BUDGET_RSS: u64 = 8_000_000;
 enum Program {
     Function,
     Floor,
-}
-
-fn fatal(msg: &str) -> ! {
-    eprintln!("bench: error: {msg}");
-    std::process::exit(1);
 }
 
 /// The mocks and how each program is started.
@@ -80,32 +74,6 @@ impl Setup {
     }
 }
 
-/// Pushes one event and waits for its outcome, which must be a success.
-fn invoke(
-    runtime: &FakeRuntime,
-    done: usize,
-    event: &str,
-    proc: &mut Option<RuntimeProcess>,
-) -> Outcome {
-    runtime.push(event, EVENT_BUDGET);
-    let outcomes = runtime.wait_outcomes(done + 1, WAIT);
-    match outcomes.get(done) {
-        Some(o) if o.ok => o.clone(),
-        other => {
-            let log = proc.take().map(RuntimeProcess::finish).unwrap_or_default();
-            fatal(&format!(
-                "invocation {} failed ({:?}); the process logged:\n{log}",
-                done + 1,
-                other.map(|o| String::from_utf8_lossy(&o.body).into_owned())
-            ))
-        }
-    }
-}
-
-fn served_to_posted(o: &Outcome) -> Duration {
-    o.at - o.served_at.unwrap_or(o.at)
-}
-
 /// One cold start: a new process under a new fake Runtime API with one event
 /// queued. Returns (spawn -> first `/next`, `served_at` -> outcome `at`).
 fn cold_start(setup: &Setup, p: Program) -> (Duration, Duration) {
@@ -116,32 +84,6 @@ fn cold_start(setup: &Setup, p: Program) -> (Duration, Duration) {
     let first_next = runtime.next_calls()[0];
     drop(proc.take().map(RuntimeProcess::finish));
     (first_next - spawned_at, served_to_posted(&outcome))
-}
-
-/// Samples of one figure, in seconds.
-#[derive(Default)]
-struct Samples(Vec<f64>);
-
-impl Samples {
-    fn push(&mut self, d: Duration) {
-        self.0.push(d.as_secs_f64());
-    }
-
-    /// Nearest-rank percentile, in milliseconds.
-    fn pct_ms(&self, p: f64) -> f64 {
-        let mut v = self.0.clone();
-        v.sort_by(f64::total_cmp);
-        let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-        v[rank.min(v.len()) - 1] * 1e3
-    }
-
-    fn json_us(&self) -> Value {
-        json!(self
-            .0
-            .iter()
-            .map(|s| (s * 1e7).round() / 10.0)
-            .collect::<Vec<_>>())
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -270,18 +212,6 @@ fn given(var: &str) -> Result<f64, String> {
                 .to_string()),
         },
         Err(_) => Err(format!("{var} not set; run scripts/bench.sh")),
-    }
-}
-
-fn count_env(var: &str, default: usize) -> usize {
-    match std::env::var(var) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .unwrap_or_else(|| fatal(&format!("{var}={v:?} is not a positive count"))),
-        Err(_) => default,
     }
 }
 

@@ -18,9 +18,12 @@
 //! JSON, under `target/bench/` (network.md, network.json). Exit status: 0
 //! when every budget passes, 1 otherwise. Run it with `./scripts/bench.sh`.
 
+#[path = "bench_common.rs"]
+mod bench_common;
 #[path = "../support/mod.rs"]
 mod support;
 
+use bench_common::{count_env, fatal, invoke, served_to_posted, Samples, EVENT_BUDGET, WAIT};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,9 +44,6 @@ const SECRETS_RTT: Duration = Duration::from_millis(4);
 const PREFETCH_DELAY: Duration = Duration::from_secs(2);
 /// The two idle gaps measured.
 const IDLE_GAPS: [Duration; 2] = [Duration::from_secs(20), Duration::from_secs(60)];
-/// Lambda's budget per event, and how long the bench waits for one.
-const EVENT_BUDGET: Duration = Duration::from_secs(8);
-const WAIT: Duration = Duration::from_secs(15);
 /// Warm events measured right after the first one, per process.
 const WARM_AFTER: usize = 10;
 
@@ -54,11 +54,6 @@ const BUDGET_COLD_PLAIN: (f64, f64) = (3.0, 15.0);
 const BUDGET_COLD_TLS: (f64, f64) = (4.0, 15.0);
 const BUDGET_PREFETCHED: (f64, f64) = (1.0, 5.0);
 const BUDGET_IDLE_60: (f64, f64) = (1.0, 2.0);
-
-fn fatal(msg: &str) -> ! {
-    eprintln!("bench_net: error: {msg}");
-    std::process::exit(1);
-}
 
 /// Where the configuration lives, which decides whether init prefetches.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -177,50 +172,6 @@ impl Net {
     }
 }
 
-/// Pushes one event and waits for its outcome, which must be a success.
-fn invoke(
-    runtime: &FakeRuntime,
-    done: usize,
-    event: &str,
-    proc: &mut Option<RuntimeProcess>,
-) -> Outcome {
-    runtime.push(event, EVENT_BUDGET);
-    let outcomes = runtime.wait_outcomes(done + 1, WAIT);
-    match outcomes.get(done) {
-        Some(o) if o.ok => o.clone(),
-        other => {
-            let log = proc.take().map(RuntimeProcess::finish).unwrap_or_default();
-            fatal(&format!(
-                "invocation {} failed ({:?}); the process logged:\n{log}",
-                done + 1,
-                other.map(|o| String::from_utf8_lossy(&o.body).into_owned())
-            ))
-        }
-    }
-}
-
-fn served_to_posted(o: &Outcome) -> Duration {
-    o.at - o.served_at.unwrap_or(o.at)
-}
-
-/// Samples of one figure, in milliseconds.
-#[derive(Default)]
-struct Samples(Vec<f64>);
-
-impl Samples {
-    fn push(&mut self, d: Duration) {
-        self.0.push(d.as_secs_f64() * 1e3);
-    }
-
-    /// Nearest-rank percentile.
-    fn pct(&self, p: f64) -> f64 {
-        let mut v = self.0.clone();
-        v.sort_by(f64::total_cmp);
-        let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-        v[rank.min(v.len()) - 1]
-    }
-}
-
 fn rtts(ms: f64) -> f64 {
     ms / (CRESTA_RTT.as_secs_f64() * 1e3)
 }
@@ -235,7 +186,7 @@ struct Row {
 
 impl Row {
     fn median(&self) -> f64 {
-        self.samples.pct(50.0)
+        self.samples.pct_ms(50.0)
     }
 
     fn limit_ms(&self) -> Option<f64> {
@@ -251,22 +202,10 @@ impl Row {
         let s = &self.samples;
         format!(
             "median {:.1} ms / p90 {:.1} ms (n={})",
-            s.pct(50.0),
-            s.pct(90.0),
+            s.pct_ms(50.0),
+            s.pct_ms(90.0),
             s.0.len()
         )
-    }
-}
-
-fn count_env(var: &str, default: usize) -> usize {
-    match std::env::var(var) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .unwrap_or_else(|| fatal(&format!("{var}={v:?} is not a positive count"))),
-        Err(_) => default,
     }
 }
 
@@ -630,8 +569,8 @@ fn report(measured: &[Measured], counts: &Counts, out_dir: &std::path::Path) -> 
             .iter()
             .map(|r| {
                 json!({
-                    "id": r.id, "figure": r.figure, "median_ms": r.median(), "p90_ms": r.samples.pct(90.0),
-                    "round_trips": rtts(r.median()), "samples_ms": r.samples.0,
+                    "id": r.id, "figure": r.figure, "median_ms": r.median(), "p90_ms": r.samples.pct_ms(90.0),
+                    "round_trips": rtts(r.median()), "samples_ms": r.samples.0.iter().map(|s| s * 1e3).collect::<Vec<_>>(),
                     "budget_ms": r.limit_ms(), "result": r.passes().map(|p| if p { "PASS" } else { "FAIL" }),
                 })
             })
