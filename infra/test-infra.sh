@@ -136,8 +136,13 @@ verdict "template: environment variables named as in SPEC section 2"
 expect_has "Runtime: provided.al2023"
 expect_has "Handler: bootstrap"
 expect_has "Timeout: 8"
-expect_has "MemorySize: 128"
-verdict "template: provided.al2023, handler bootstrap, timeout 8 s, 128 MB"
+expect_has "MemorySize: !If [OnManagedInstances, 2048, 128]"
+verdict "template: provided.al2023, handler bootstrap, timeout 8 s, 128 MB (2048 on Managed Instances)"
+expect_has "        - LambdaManagedInstancesCapacityProviderConfig:"
+expect_has "            CapacityProviderArn: !Ref CapacityProviderArn"
+expect_has "            PerExecutionEnvironmentMaxConcurrency: !Ref ManagedInstancesConcurrency"
+expect_has "      - Assert: !Equals [!Ref ProvisionedConcurrency, \"0\"]"
+verdict "template: Managed Instances through an optional capacity provider, without provisioned concurrency"
 # Parameters marked NoEcho (awk remembers the two-space indented key above).
 no_echo=$(awk '/^[A-Za-z]/ { section = $1 } section == "Parameters:" && /^  [A-Za-z0-9]+:$/ { p = $1 }
   section == "Parameters:" && /NoEcho: true/ { print p }' "$template" | tr '\n' ' ')
@@ -259,6 +264,7 @@ verdict "dry-run: --parameters-file is read; a flag wins over it"
 deploy_run --dry-run "${common[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN"
 expect_rc 0
 expect_has "AliasName=live ProvisionedConcurrency=0 ReservedConcurrency= LogFormat=Text ApplicationLogLevel= XRayTracing=false"
+expect_has " CapacityProviderArn= ManagedInstancesConcurrency=16 "
 expect_has "SubnetIds= SecurityGroupIds= HttpsProxy= NoProxy= CaBundlePath= CaBundleLayerArn="
 verdict "dry-run: audited-environment options default to off (alias live, Text logs, no VPC, proxy, CA, tracing)"
 
@@ -348,6 +354,25 @@ for bad in "--https-proxy ftp://proxy:21" "--ca-bundle-path certs/ca.pem" "--ali
   expect_no_aws_call
 done
 verdict "malformed proxy, CA path, alias, concurrency, log format, tracing, subnet and layer values refused"
+
+readonly CAPACITY_PROVIDER=arn:aws:lambda:us-west-2:111122223333:capacity-provider:contact-centre
+deploy_run --dry-run "${common[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" \
+  --capacity-provider-arn "$CAPACITY_PROVIDER" --max-concurrency 64
+expect_rc 0
+expect_has " CapacityProviderArn=$CAPACITY_PROVIDER ManagedInstancesConcurrency=64 "
+verdict "dry-run: --capacity-provider-arn and --max-concurrency reach their template parameters"
+deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" \
+  --capacity-provider-arn "$CAPACITY_PROVIDER" --provisioned-concurrency 2
+expect_refused "--provisioned-concurrency does not apply on Managed Instances"
+verdict "rule: provisioned concurrency on Managed Instances refused"
+for bad in "--capacity-provider-arn arn:aws:lambda:us-west-2:111122223333:function:f" "--max-concurrency 0" \
+  "--max-concurrency 1601" "--max-concurrency many"; do
+  # shellcheck disable=SC2086 # flag and value
+  deploy_run "${real[@]}" --region us-west-2-prod --oauth-secret-arn "$SECRET_ARN" $bad
+  [ "$rc" -ne 0 ] || problem "'$bad' accepted"
+  expect_no_aws_call
+done
+verdict "malformed capacity provider ARN and concurrency values refused"
 
 # --- full run against the fake aws ------------------------------------------
 deploy_run "${real[@]}" --region us-west-2-prod --oauth-client-id my-client-id --oauth-client-secret "$SECRET_VALUE"

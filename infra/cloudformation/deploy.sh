@@ -41,6 +41,8 @@ Options (environment variable in brackets; precedence: flag > environment >
   --log-format Text|JSON       [PSTN_LOG_FORMAT] (default: Text)
   --log-level LEVEL            [PSTN_LOG_LEVEL] JSON logs only: TRACE, DEBUG, INFO, WARN, ERROR or FATAL
   --xray-tracing true|false    [PSTN_XRAY_TRACING] active X-Ray tracing (default: false)
+  --capacity-provider-arn ARN  [PSTN_CAPACITY_PROVIDER_ARN] run on Lambda Managed Instances (default: on demand)
+  --max-concurrency N          [PSTN_MAX_CONCURRENCY] Managed Instances: invocations per environment (default: 16)
  Audited environments:
   --subnet-ids IDS             [PSTN_SUBNET_IDS] comma-separated private subnets (needs --security-group-ids)
   --security-group-ids IDS     [PSTN_SECURITY_GROUP_IDS] comma-separated security groups
@@ -101,6 +103,8 @@ readonly PARAM_SPEC=(
   "LogFormat|--log-format|PSTN_LOG_FORMAT|Text"
   "ApplicationLogLevel|--log-level|PSTN_LOG_LEVEL|"
   "XRayTracing|--xray-tracing|PSTN_XRAY_TRACING|false"
+  "CapacityProviderArn|--capacity-provider-arn|PSTN_CAPACITY_PROVIDER_ARN|"
+  "ManagedInstancesConcurrency|--max-concurrency|PSTN_MAX_CONCURRENCY|16"
   "SubnetIds|--subnet-ids|PSTN_SUBNET_IDS|"
   "SecurityGroupIds|--security-group-ids|PSTN_SECURITY_GROUP_IDS|"
   "HttpsProxy|--https-proxy|PSTN_HTTPS_PROXY|"
@@ -309,6 +313,17 @@ if [ -n "$(v ReservedConcurrency)" ]; then
   [ "$(v ReservedConcurrency)" -ge "$(v ProvisionedConcurrency)" ] \
     || die "--reserved-concurrency ($(v ReservedConcurrency)) must be at least --provisioned-concurrency ($(v ProvisionedConcurrency))"
 fi
+if [ -n "$(v CapacityProviderArn)" ]; then
+  [[ "$(v CapacityProviderArn)" =~ ^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:capacity-provider:[A-Za-z0-9_-]+$ ]] \
+    || die "--capacity-provider-arn '$(v CapacityProviderArn)' is not a Lambda capacity provider ARN"
+  [ "$(v ProvisionedConcurrency)" = 0 ] \
+    || die "--provisioned-concurrency does not apply on Managed Instances (--capacity-provider-arn): the capacity provider keeps environments warm"
+fi
+if [[ ! "$(v ManagedInstancesConcurrency)" =~ ^[0-9]{1,4}$ ]] \
+  || [ "$((10#$(v ManagedInstancesConcurrency)))" -lt 1 ] || [ "$((10#$(v ManagedInstancesConcurrency)))" -gt 1600 ]; then
+  die "--max-concurrency must be a whole number from 1 to 1600"
+fi
+val[ManagedInstancesConcurrency]=$((10#$(v ManagedInstancesConcurrency)))
 for list in SubnetIds SecurityGroupIds; do
   [[ "$(v $list)" =~ ^([A-Za-z0-9-]+(,[A-Za-z0-9-]+)*)?$ ]] || die "$list '$(v $list)' must be comma-separated ids (subnet-..., sg-...)"
 done
