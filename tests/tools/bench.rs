@@ -285,18 +285,8 @@ fn main() -> ExitCode {
     }
     let cold_runs = count_env("BENCH_COLD_RUNS", 100);
     let warm_runs = count_env("BENCH_WARM_RUNS", 1000);
-    let out_dir = PathBuf::from(std::env::var("BENCH_OUT_DIR").unwrap_or("target/bench".into()));
-    let floor =
-        PathBuf::from(std::env::var("FLOOR_BIN").unwrap_or("target/release/examples/floor".into()));
-    let function = support::bootstrap_path();
-    for p in [&function, &floor] {
-        if !p.is_file() {
-            fatal(&format!(
-                "{} not found; build it first (scripts/bench.sh does)",
-                p.display()
-            ));
-        }
-    }
+    let out_dir = bench_common::out_dir();
+    let (function, floor) = bench_common::binaries();
 
     let cresta = MockCresta::start();
     let secrets = MockSecretsManager::start();

@@ -8,6 +8,7 @@
 use crate::support::runtime_api::{FakeRuntime, Outcome};
 use crate::support::RuntimeProcess;
 use serde_json::{json, Value};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Lambda's budget for each event given by the fake Runtime API.
@@ -86,4 +87,26 @@ pub fn count_env(var: &str, default: usize) -> usize {
             .unwrap_or_else(|| fatal(&format!("{var}={v:?} is not a positive count"))),
         Err(_) => default,
     }
+}
+
+/// Where the bench writes (`BENCH_OUT_DIR`, default `target/bench`).
+pub fn out_dir() -> PathBuf {
+    PathBuf::from(std::env::var("BENCH_OUT_DIR").unwrap_or("target/bench".into()))
+}
+
+/// The function (`BOOTSTRAP_BIN`) and the floor (`FLOOR_BIN`), which must
+/// both have been built.
+pub fn binaries() -> (PathBuf, PathBuf) {
+    let floor =
+        PathBuf::from(std::env::var("FLOOR_BIN").unwrap_or("target/release/examples/floor".into()));
+    let function = crate::support::bootstrap_path();
+    for p in [&function, &floor] {
+        if !p.is_file() {
+            fatal(&format!(
+                "{} not found; build it first (scripts/bench.sh does)",
+                p.display()
+            ));
+        }
+    }
+    (function, floor)
 }

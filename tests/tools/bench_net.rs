@@ -178,7 +178,7 @@ fn rtts(ms: f64) -> f64 {
 
 /// One row of the table.
 struct Row {
-    id: &'static str,
+    id: String,
     figure: String,
     samples: Samples,
     budget: Option<(f64, f64)>,
@@ -244,18 +244,8 @@ fn main() -> ExitCode {
         prefetch: count_env("BENCH_NET_PREFETCH_RUNS", 5),
         idle: count_env("BENCH_NET_IDLE_RUNS", 3),
     };
-    let out_dir = PathBuf::from(std::env::var("BENCH_OUT_DIR").unwrap_or("target/bench".into()));
-    let floor =
-        PathBuf::from(std::env::var("FLOOR_BIN").unwrap_or("target/release/examples/floor".into()));
-    let function = support::bootstrap_path();
-    for p in [&function, &floor] {
-        if !p.is_file() {
-            fatal(&format!(
-                "{} not found; build it first (scripts/bench.sh does)",
-                p.display()
-            ));
-        }
-    }
+    let out_dir = bench_common::out_dir();
+    let (function, floor) = bench_common::binaries();
     // Which transports run; the idle rows run in the last one only.
     let modes: &[bool] = match std::env::var("BENCH_NET_TLS").as_deref() {
         Err(_) | Ok("") => &[false, true],
@@ -423,37 +413,37 @@ fn measure(net: &Net, counts: &Counts, idle: bool) -> Measured {
 
     let mut rows = vec![
         Row {
-            id: "cold_first_answer_event_config",
+            id: "cold_first_answer_event_config".into(),
             figure: "cold first answer, spawn to response (configuration partly in the event: the invocation opens its connections)".into(),
             samples: cold_event,
             budget: Some(budget_cold),
         },
         Row {
-            id: "cold_first_answer_env_config",
+            id: "cold_first_answer_env_config".into(),
             figure: "cold first answer, spawn to response (configuration in the environment: init prefetches, the event is already waiting)".into(),
             samples: cold_env,
             budget: Some(budget_cold),
         },
         Row {
-            id: "cold_first_answer_floor",
+            id: "cold_first_answer_floor".into(),
             figure: "cold first answer, floor (no upstream round trips)".into(),
             samples: cold_floor,
             budget: None,
         },
         Row {
-            id: "first_answer_after_prefetch",
+            id: "first_answer_after_prefetch".into(),
             figure: format!("first answer after a prefetching init (event queued {} s after start)", PREFETCH_DELAY.as_secs()),
             samples: prefetched,
             budget: Some(BUDGET_PREFETCHED),
         },
         Row {
-            id: "warm_answer",
+            id: "warm_answer".into(),
             figure: "warm answer right after".into(),
             samples: warm,
             budget: None,
         },
         Row {
-            id: "warm_answer_floor",
+            id: "warm_answer_floor".into(),
             figure: "warm answer, floor".into(),
             samples: warm_floor,
             budget: None,
@@ -465,36 +455,19 @@ fn measure(net: &Net, counts: &Counts, idle: bool) -> Measured {
         .zip(bare_idle.into_iter().zip(floor_idle))
     {
         let secs = gap.as_secs();
-        rows.push(Row {
-            id: if secs == 20 {
-                "bare_round_trip_after_20s_idle"
-            } else {
-                "bare_round_trip_after_60s_idle"
-            },
-            figure: format!("bare request through the emulator after {secs} s idle (kept-alive connection, measured first)"),
-            samples: bare,
-            budget: None,
-        });
-        rows.push(Row {
-            id: if secs == 20 {
-                "floor_answer_after_20s_idle"
-            } else {
-                "floor_answer_after_60s_idle"
-            },
-            figure: format!("floor answer after {secs} s idle"),
-            samples: floor,
-            budget: None,
-        });
-        rows.push(Row {
-            id: if secs == 20 {
-                "warm_answer_after_20s_idle"
-            } else {
-                "warm_answer_after_60s_idle"
-            },
-            figure: format!("warm answer after {secs} s idle"),
-            samples,
-            budget: (secs == 60).then_some(BUDGET_IDLE_60),
-        });
+        let rows_after_idle = [
+            ("bare_round_trip", format!("bare request through the emulator after {secs} s idle (kept-alive connection, measured first)"), bare, None),
+            ("floor_answer", format!("floor answer after {secs} s idle"), floor, None),
+            ("warm_answer", format!("warm answer after {secs} s idle"), samples, (secs == 60).then_some(BUDGET_IDLE_60)),
+        ];
+        for (id, figure, samples, budget) in rows_after_idle {
+            rows.push(Row {
+                id: format!("{id}_after_{secs}s_idle"),
+                figure,
+                samples,
+                budget,
+            });
+        }
     }
     Measured {
         net_tls: net.tls(),
