@@ -582,11 +582,12 @@ mod tests {
     }
 
     fn agent() -> (ureq::Agent, Preconnector) {
-        let (connector, pre) = layer(
-            ureq::unversioned::transport::DefaultConnector::new(),
-            DefaultResolver::default(),
-            Duration::from_secs(60),
-        );
+        agent_over(ureq::unversioned::transport::DefaultConnector::new())
+    }
+
+    /// An agent whose chain is `inner` behind the layer.
+    fn agent_over(inner: impl Connector<()>) -> (ureq::Agent, Preconnector) {
+        let (connector, pre) = layer(inner, DefaultResolver::default(), Duration::from_secs(60));
         let config = ureq::Agent::config_builder()
             .proxy(None)
             .timeout_global(Some(Duration::from_secs(5)))
@@ -646,16 +647,7 @@ mod tests {
     #[test]
     fn a_request_waits_for_the_connection_being_opened_for_its_host() {
         let (a, accepted) = server(false);
-        let (connector, pre) = layer(
-            Slow(ureq::unversioned::transport::DefaultConnector::new()),
-            DefaultResolver::default(),
-            Duration::from_secs(60),
-        );
-        let config = ureq::Agent::config_builder()
-            .proxy(None)
-            .timeout_global(Some(Duration::from_secs(5)))
-            .build();
-        let agent = ureq::Agent::with_parts(config, connector, DefaultResolver::default());
+        let (agent, pre) = agent_over(Slow(ureq::unversioned::transport::DefaultConnector::new()));
         assert_eq!(pre.open(&[&a], agent.config(), soon()), 1);
         // Still pending: the request takes it when ready instead of opening its own.
         assert_eq!(get(&agent, &a), "ok");
